@@ -1215,7 +1215,7 @@ func (cc *clientConn) answerAndClose(code int, whole bool) {
 	w := &cc.w
 	w.reset(false)
 	cc.closeReq = true
-	w.header["Connection"] = []string{"close"}
+	w.Header()["Connection"] = []string{"close"}
 	page := cc.pageLook(code, whole)
 	errpage.WriteFor(w, code, page.server, cc.refusedQuirks(page.paddingOff))
 	w.finish()
@@ -1268,7 +1268,7 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 	total, head := cc.w.sentBytes()
 	st.BytesSent, st.BodyBytesSent = total, max(total-head, 0)
 	if total > 0 {
-		st.SentHeader = vars.HeaderMap(cc.w.header)
+		st.SentHeader = vars.HeaderMap(cc.w.Header())
 		st.Completed = cc.w.err == nil
 	}
 	cc.srv.refused(st, string(cc.req.Headers.Get("Host")), whole)

@@ -166,7 +166,7 @@ func (s *snapshot) refusedLook(w *respWriter, st *vars.State, key, host string, 
 			st.Documents = d
 		}
 		rec := &recorder{ResponseWriter: w, st: st, snap: s, set: set, ew: w}
-		rec.addHeaders(w.header, code)
+		rec.addHeaders(w.Header(), code)
 	}
 	return ownPage{server: serverHeader(set), paddingOff: set.MSIEPaddingOff}, true
 }

@@ -1364,7 +1364,9 @@ type engineWriter interface {
 	proxy.AbortIgnorer
 	proxy.Continuer
 	proxy.ReasonSetter
-	proxy.FieldOrderer
+	proxy.FieldLister
+	listServer(v string) bool
+	sentHeader() vars.Headers
 	proxy.HeadTimer
 	proxy.ConnBinder
 }
@@ -1504,13 +1506,19 @@ func (w *recorder) WriteHeader(code int) {
 		code = w.statusOverride
 	}
 	w.st.Status = code
-	h := w.ResponseWriter.Header()
-	if _, passed := h["Server"]; !passed { // proxy_pass_header Server keeps the upstream's
-		h["Server"] = serverField(w.server)
+	if w.ew != nil && w.ew.listServer(w.server) {
+		// The engine's writer holds the proxy's fields as a list: the
+		// filters below that ask for Header() have the map built.
+		w.st.SentHeader = w.ew.sentHeader()
+	} else {
+		h := w.ResponseWriter.Header()
+		if _, passed := h["Server"]; !passed { // proxy_pass_header Server keeps the upstream's
+			h["Server"] = serverField(w.server)
+		}
+		w.st.SentHeader = vars.HeaderMap(h)
 	}
-	w.st.SentHeader = vars.HeaderMap(h)
 	if w.closeAfter {
-		h.Set("Connection", "close")
+		w.ResponseWriter.Header().Set("Connection", "close")
 	}
 	// nginx's headers filter: expires, then add_header. A static file's
 	// 416 went through it as the 200 it was (filterStatus).
@@ -1519,43 +1527,43 @@ func (w *recorder) WriteHeader(code int) {
 		filterCode = w.filterStatus
 	}
 	if w.set != nil && w.set.Expires.Mode != config.ExpiresOff && safeStatus(filterCode) {
-		w.setExpires(h)
+		w.setExpires(w.ResponseWriter.Header())
 	}
 	if len(w.snap.adds) > 0 {
-		w.addHeaders(h, filterCode)
+		w.addHeaders(w.ResponseWriter.Header(), filterCode)
 	}
 	if filterCode != code && code == http.StatusRequestedRangeNotSatisfiable {
 		// nginx's range filter refuses the range only after the headers
 		// filter, and its own 416 page clears the validators add_header
 		// set (ngx_http_clear_etag, ngx_http_clear_last_modified).
-		w.dropValidator(h, "Etag", 0)
-		w.dropValidator(h, "Last-Modified", 0)
-		w.addAlwaysValidators(h)
+		w.dropValidator(w.ResponseWriter.Header(), "Etag", 0)
+		w.dropValidator(w.ResponseWriter.Header(), "Last-Modified", 0)
+		w.addAlwaysValidators(w.ResponseWriter.Header())
 	}
 	if w.set != nil && w.set.Userid.Mode >= config.UseridV1 && !w.sub {
-		w.setUserid(h) // nginx's filters: headers, userid, gunzip
+		w.setUserid(w.ResponseWriter.Header()) // nginx's filters: headers, userid, gunzip
 	}
 	if w.set != nil && w.set.AddTrailers != nil {
 		w.expectTrailers(filterCode)
 	}
 	if w.set != nil && w.set.Gzip.Gunzip {
-		w.startGunzip(h)
+		w.startGunzip(w.ResponseWriter.Header())
 	}
 	if wantsAddition(w.set) { // nginx's filters: gunzip, addition, sub
-		w.startAddition(code, h)
+		w.startAddition(code, w.ResponseWriter.Header())
 	}
 	if w.set != nil && w.set.SubFilter.Pairs != nil && !w.sub { // nginx's r == r->main
-		w.startSub(h)
+		w.startSub(w.ResponseWriter.Header())
 	}
-	if w.set != nil && (w.set.Charset.Name != "" || w.st.OverrideCharset != "") && !w.setCharset(code, h) {
+	if w.set != nil && (w.set.Charset.Name != "" || w.st.OverrideCharset != "") && !w.setCharset(code, w.ResponseWriter.Header()) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
 		return
 	}
 	if w.set != nil && w.set.SSI.On { // nginx's filters: charset, ssi, gzip
-		w.startSSI(h)
+		w.startSSI(w.ResponseWriter.Header())
 	}
 	if w.set != nil && w.set.Gzip.On && !w.sub { // nginx never compresses a subrequest
-		w.startGzip(code, h)
+		w.startGzip(code, w.ResponseWriter.Header())
 	}
 	if w.ew != nil && w.set != nil {
 		// keepalive_timeout is the location's (nginx's clcf), not the
@@ -1907,6 +1915,12 @@ func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
 	} else if sw, ok := w.ResponseWriter.(*subWriter); ok {
 		sw.setFieldOrder(order)
 	}
+}
+
+// SetFields implements proxy.FieldLister when the engine's writer does;
+// under another writer it declines.
+func (w *recorder) SetFields(order []proxy.FieldPos, values []string) bool {
+	return w.ew != nil && w.ew.SetFields(order, values)
 }
 
 // SetCGIFieldOrder implements fastcgi.FieldOrderer as SetFieldOrder.

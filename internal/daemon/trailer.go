@@ -69,7 +69,7 @@ func (w *respWriter) expectTrailers(code int) {
 		return
 	}
 	w.expect = true
-	delete(w.header, "Content-Length")
+	delete(w.Header(), "Content-Length")
 }
 
 // addTrailer adds a field to the trailer section, after any the handler

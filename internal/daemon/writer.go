@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/h1"
 	"fulcrum/internal/pace"
 	"fulcrum/internal/proxy"
+	"fulcrum/internal/vars"
 )
 
 // respWriter is the engine's http.ResponseWriter: it serialises the response
@@ -52,6 +53,13 @@ type respWriter struct {
 	noBody    bool // the status carries no body (1xx, 204, 304)
 	hijacked  bool
 	dropped   bool // the connection closes without an answer (drop)
+	// asList says the header is the list SetFields took (order, each
+	// field's one value at values[listFrom+i]) with the Server value
+	// listServer put at values[serverAt-1] (serverAt 0: none), and, once
+	// the head is out, the Connection it said (connSent): header, empty,
+	// is built from them when Header() is first asked for (buildHeader).
+	asList   bool
+	connSent connValue
 
 	// reason is the reason phrase SetReason gave for status reasonFor (an
 	// upstream's); a head with another status takes h1.ReasonPhrase. Reused.
@@ -87,17 +95,21 @@ type respWriter struct {
 	// expect marks a response framed chunked for add_trailer
 	// (expectTrailers); tfields are the trailer fields added, name and
 	// value in turn (addTrailer). Both are reset per response.
-	expect  bool
-	tfields []string
+	expect bool
+	// listFrom and serverAt place the listed header's values in values
+	// (asList); valuesFrom is where HeaderValues' last strings begin.
+	listFrom, valuesFrom int32
+	tfields              []string
 	// streamed frames the body chunked even when all of it fits the
 	// buffer, as nginx sends a body whose length it did not know before
 	// the head (lengthUnknown).
 	streamed bool
 	// noChunk is chunked_transfer_encoding off for this response
 	// (noChunking): a body of unknown length goes out up to the close.
-	noChunk bool
-	err     error  // the first write error: the client is gone
-	hdrBuf  []byte // the head being serialised, reused
+	noChunk  bool
+	serverAt int32
+	err      error  // the first write error: the client is gone
+	hdrBuf   []byte // the head being serialised, reused
 
 	// sent counts the response's bytes taken by the buffered writer (heads,
 	// body and its framing); headLen is the final head's share
@@ -176,6 +188,7 @@ func (w *respWriter) reset(head bool) {
 	w.order = w.order[:0]
 	clear(w.values)
 	w.values = w.values[:0]
+	w.asList, w.connSent, w.listFrom, w.valuesFrom, w.serverAt = false, connNone, 0, 0, 0
 }
 
 // HeaderValues implements proxy.ValueStore: n empty strings for this
@@ -183,19 +196,109 @@ func (w *respWriter) reset(head bool) {
 // clears the header first). Within one response each call gets its own
 // strings (an error_page may proxy a second time).
 func (w *respWriter) HeaderValues(n int) []string {
+	w.Header() // a listed header's values stay where they are
 	start := len(w.values)
 	if start+n > cap(w.values) {
 		// New storage; the old stays with the slices handed out from it.
 		w.values, start = make([]string, 0, max(2*cap(w.values), n, 16)), 0
 	}
 	w.values = w.values[:start+n]
+	w.valuesFrom = int32(start)
 	return w.values[start : start+n : start+n]
 }
+
+// SetFields implements proxy.FieldLister: the header, empty, becomes
+// order's fields with values (HeaderValues' last strings), kept as a list
+// until Header() is asked for. It declines what writeListed would not
+// write as appendFields does: a Transfer-Encoding (the framing is the
+// engine's), and values that are not its storage.
+func (w *respWriter) SetFields(order []proxy.FieldPos, values []string) bool {
+	from := int(w.valuesFrom)
+	if w.asList || len(w.header) != 0 || len(values) != len(order) ||
+		len(values) > 0 && (from+len(values) > len(w.values) || &values[0] != &w.values[from]) {
+		return false
+	}
+	for i := range order {
+		if order[i].Index != 0 || order[i].Key == "Transfer-Encoding" {
+			return false
+		}
+	}
+	w.order = append(w.order[:0], order...)
+	w.asList, w.listFrom = true, w.valuesFrom
+	return true
+}
+
+// listServer gives a listed header the Server field v, one of fulcrum's
+// own (serverHeader's), as the recorder's header filter does, unless the
+// list has one (proxy_pass_header Server). false means the header is not
+// listed, or v is another value: Header() is the way.
+func (w *respWriter) listServer(v string) bool {
+	if !w.asList || v != serverTokensOn[0] && v != serverTokensOff[0] || w.listIndex("Server") >= 0 {
+		return false
+	}
+	w.values = append(w.values, v)
+	w.serverAt = int32(len(w.values))
+	return true
+}
+
+// listIndex is key's place in a listed header's order, or -1.
+func (w *respWriter) listIndex(key string) int {
+	for i := range w.order {
+		if w.order[i].Key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// listValue is a listed header's values of key (one, or none).
+func (w *respWriter) listValue(key string) []string {
+	if i := w.listIndex(key); i >= 0 {
+		i += int(w.listFrom)
+		return w.values[i : i+1 : i+1]
+	}
+	return nil
+}
+
+// buildHeader turns a listed header into the header map, which is the
+// header from then on.
+//
+//go:noinline
+func (w *respWriter) buildHeader() {
+	w.asList = false
+	h, vals := w.header, w.values[w.listFrom:]
+	for i, p := range w.order {
+		h[p.Key] = vals[i : i+1 : i+1]
+	}
+	if i := w.serverAt; i > 0 {
+		h["Server"] = w.values[i-1 : i : i]
+	}
+	switch w.connSent {
+	case connKeepAlive:
+		h["Connection"] = connectionKeepAlive
+	case connClose:
+		h["Connection"] = connectionClose
+	}
+	w.serverAt, w.connSent = 0, connNone // the map has them now
+}
+
+// sentFields is the response header as $sent_http_NAME reads it: the
+// writer's, built from its list when asList.
+type sentFields respWriter
+
+// Lookup implements vars.Headers.
+func (s *sentFields) Lookup(name string, from int) (string, int, bool) {
+	return vars.HeaderMap((*respWriter)(s).Header()).Lookup(name, from)
+}
+
+// sentHeader is the header $sent_http_NAME reads.
+func (w *respWriter) sentHeader() vars.Headers { return (*sentFields)(w) }
 
 // SetFieldOrder implements proxy.FieldOrderer: the response's fields go out in
 // order's order and spelling (after the ones the engine puts first), the rest
 // after them. It copies order.
 func (w *respWriter) SetFieldOrder(order []proxy.FieldPos) {
+	w.Header() // a listed header's map is built from its order first
 	w.order = append(w.order[:0], order...)
 }
 
@@ -329,7 +432,12 @@ func (w *respWriter) noChunking() { w.noChunk = true }
 func (w *respWriter) lengthUnknown() { w.streamed = true }
 
 // Header implements http.ResponseWriter.
-func (w *respWriter) Header() http.Header { return w.header }
+func (w *respWriter) Header() http.Header {
+	if w.asList {
+		w.buildHeader()
+	}
+	return w.header
+}
 
 // Bindings implements proxy.ConnBinder: the client connection's bound
 // upstream connections (ntlm), made on first use.
@@ -353,7 +461,10 @@ func (w *respWriter) WriteHeader(code int) {
 	}
 	w.status = code
 	w.noBody = code == http.StatusNoContent || code == http.StatusNotModified
-	if v := w.header["Content-Length"]; (len(v) > 0 && v[0] != "" || w.noBody) && !w.committed {
+	if w.asList && w.writeListed() {
+		return
+	}
+	if v := w.Header()["Content-Length"]; (len(v) > 0 && v[0] != "" || w.noBody) && !w.committed {
 		w.commitLength(-1, v)
 	}
 }
@@ -449,7 +560,7 @@ var crlf = []byte("\r\n")
 func (w *respWriter) commit(known int64) {
 	if !w.committed {
 		// The header map's keys are canonical: direct look-ups, not Get's.
-		w.commitLength(known, w.header["Content-Length"])
+		w.commitLength(known, w.Header()["Content-Length"])
 	}
 }
 
@@ -457,7 +568,7 @@ func (w *respWriter) commit(known int64) {
 // looked up already (WriteHeader's).
 func (w *respWriter) commitLength(known int64, cl []string) {
 	w.committed = true
-	h := w.header
+	h := w.Header()
 	// A handler's Transfer-Encoding never goes out (the framing is the
 	// engine's): appendFields drops the key as it reads the map, which no
 	// step before it reads.
@@ -501,7 +612,7 @@ func (w *respWriter) hasTrailers() bool {
 	if w.expect {
 		return true
 	}
-	if _, ok := w.header["Trailer"]; ok {
+	if _, ok := w.Header()["Trailer"]; ok {
 		return true
 	}
 	for k := range w.header {
@@ -534,6 +645,13 @@ func (w *respWriter) closeAs(closing *config.Closing, reset bool) {
 // response and says so in the Connection header, whose values were v (read
 // with the others by appendFields); it returns the new ones.
 func (w *respWriter) decideConnection(v []string) []string {
+	v = w.connection(v)
+	w.header["Connection"] = v
+	return v
+}
+
+// connection is decideConnection without the header's change.
+func (w *respWriter) connection(v []string) []string {
 	cc := w.cc
 	if len(v) > 0 && strings.EqualFold(v[0], "close") {
 		w.closeConn = true
@@ -544,12 +662,10 @@ func (w *respWriter) decideConnection(v []string) []string {
 		w.closeConn = true
 	}
 	// nginx says which way it goes on every response, HTTP/1.1 included.
-	v = connectionKeepAlive
 	if w.closeConn {
-		v = connectionClose
+		return connectionClose
 	}
-	w.header["Connection"] = v
-	return v
+	return connectionKeepAlive
 }
 
 // The Connection values the engine sends; the header map is cleared after each
@@ -557,6 +673,15 @@ func (w *respWriter) decideConnection(v []string) []string {
 var (
 	connectionClose     = []string{"close"}
 	connectionKeepAlive = []string{"keep-alive"}
+)
+
+// connValue is the Connection a listed header's head said (connSent).
+type connValue uint8
+
+const (
+	connNone connValue = iota
+	connKeepAlive
+	connClose
 )
 
 // writeHead serialises the status line and fields (see appendFields).
@@ -608,7 +733,7 @@ func (w *respWriter) front(key string) bool {
 	case -1:
 		return false
 	case 5:
-		return !w.locationListed && w.placedLocations() < len(w.header[key])
+		return !w.locationListed && w.placedLocations() < len(w.Header()[key])
 	case 0, 1, 4: // Server and Date (proxy_pass_header), Last-Modified
 		return !slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
 	}
@@ -644,7 +769,7 @@ type keyCount struct {
 //
 // It reads the header map once: every response pays for this.
 func (w *respWriter) appendFields(b []byte, final bool) []byte {
-	h := w.header
+	h := w.Header()
 	var fronts [len(frontFields)][]string
 	keys := w.keys[:0]
 	// dated: the handler set a Date key, even with no values (an empty
@@ -680,14 +805,8 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 			b = append(b, "\r\n"...)
 		}
 	}
-	if final && !w.closeConn && w.kaHeader > 0 {
-		// nginx's header filter: right after "Connection: keep-alive".
-		b = append(b, "Keep-Alive: timeout="...)
-		b = strconv.AppendInt(b, int64(w.kaHeader/time.Second), 10)
-		b = append(b, "\r\n"...)
-	}
-	if final && w.gzipVary {
-		b = append(b, "Vary: Accept-Encoding\r\n"...)
+	if final {
+		b = w.appendAfterConnection(b)
 	}
 	counts := w.inOrder[:0]
 	for _, p := range w.order {
@@ -734,6 +853,116 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	return b
 }
 
+// appendAfterConnection appends what a final head has right after its
+// Connection field: nginx's Keep-Alive, then the gzip filter's Vary.
+func (w *respWriter) appendAfterConnection(b []byte) []byte {
+	if !w.closeConn && w.kaHeader > 0 {
+		// nginx's header filter: right after "Connection: keep-alive".
+		b = append(b, "Keep-Alive: timeout="...)
+		b = strconv.AppendInt(b, int64(w.kaHeader/time.Second), 10)
+		b = append(b, "\r\n"...)
+	}
+	if w.gzipVary {
+		b = append(b, "Vary: Accept-Encoding\r\n"...)
+	}
+	return b
+}
+
+// writeListed commits a listed header's head, as commitLength and
+// appendFields would from the map built from the list, when the list has a
+// Content-Length that needs no change and the status has a body. false
+// leaves everything to the map (Header()).
+func (w *respWriter) writeListed() bool {
+	if w.noBody || w.committed {
+		return false
+	}
+	var at listedFronts
+	at.find(w.order)
+	if at.length < 0 {
+		return false
+	}
+	vals := w.values[w.listFrom : int(w.listFrom)+len(w.order)]
+	cl := vals[at.length]
+	n, ok := parseLength(cl)
+	if !ok || len(cl) > 1 && cl[0] == '0' {
+		return false
+	}
+	w.committed, w.declared = true, n
+	var conn []string
+	if at.conn >= 0 {
+		conn = vals[at.conn : at.conn+1]
+	}
+	conn = w.connection(conn)
+	w.connSent = connKeepAlive
+	if w.closeConn {
+		w.connSent = connClose
+	}
+	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, w.status, w.reasonPhrase(w.status))
+	b = w.appendListed(b, &at, vals, conn[0])
+	b = append(b, "\r\n"...)
+	w.hdrBuf = b
+	w.headLen = int64(len(b))
+	w.write(b)
+	return true
+}
+
+// listedFronts places the front fields of a listed header: the indexes in
+// its order of Content-Type, Content-Length and Connection (-1: none), and
+// whether it has a Date.
+type listedFronts struct {
+	ctype, length, conn int
+	dated               bool
+}
+
+// find fills at from order.
+func (at *listedFronts) find(order []proxy.FieldPos) {
+	at.ctype, at.length, at.conn = -1, -1, -1
+	for i := range order {
+		switch order[i].Key {
+		case "Content-Type":
+			at.ctype = i
+		case "Content-Length":
+			at.length = i
+		case "Connection":
+			at.conn = i
+		case "Date":
+			at.dated = true
+		}
+	}
+}
+
+// appendListed is appendFields for a listed header whose values are vals
+// and whose Connection is conn (connection's). Every field of a list has
+// its place in the order, each key once (SetFields), so the front fields
+// are Content-Type, Content-Length and Connection, which appendFields puts
+// first wherever they are, the Server listServer added and the engine's
+// Date; the others follow in order, as the order places them. The
+// Content-Type and Content-Length values are the upstream's, which h1
+// held to the field value grammar (no CR, LF or NUL), or digits.
+func (w *respWriter) appendListed(b []byte, at *listedFronts, vals []string, conn string) []byte {
+	if i := w.serverAt; i > 0 {
+		b = h1.AppendHeader(b, "Server", w.values[i-1]) // fulcrum's own (listServer)
+	}
+	if !at.dated {
+		b = append(b, "Date: "...)
+		b = append(b, w.cc.srv.date.at(w.headTime)...)
+		b = append(b, "\r\n"...)
+	}
+	if at.ctype >= 0 {
+		b = h1.AppendHeader(b, "Content-Type", vals[at.ctype])
+	}
+	b = h1.AppendHeader(b, "Content-Length", vals[at.length])
+	b = h1.AppendHeader(b, "Connection", conn)
+	b = w.appendAfterConnection(b)
+	for i, p := range w.order {
+		if i == at.ctype || i == at.length || i == at.conn || p.Key == "Server" && w.serverAt > 0 {
+			continue // went out with the front fields
+		}
+		b = appendSafeFields(b, p.Name, vals[i:i+1])
+	}
+	return b
+}
+
 // putLast moves the keys of the filters that add their fields after every
 // other filter to the end of keys: nginx's range filter's Accept-Ranges or
 // Content-Range, then the gzip filter's Content-Encoding when gzipped.
@@ -757,7 +986,7 @@ func putLast(keys []string, gzipped bool) []string {
 // Content-Range) stay out: nginx adds them after these filters.
 func (w *respWriter) pinFields() {
 	keys := w.keys[:0]
-	for k := range w.header {
+	for k := range w.Header() {
 		if !w.front(k) && !rangeField(k) && !strings.HasPrefix(k, http.TrailerPrefix) &&
 			!slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == k }) {
 			keys = append(keys, k)
@@ -792,7 +1021,7 @@ func sortOwnFields(keys []string) {
 // place (frontFields), but for an add_header's Last-Modified, which is a
 // field of nginx's list instead of the header filter's own.
 func (w *respWriter) placeField(name, key string) {
-	if n := len(w.header[key]); n > 0 && (key == "Last-Modified" || !slices.Contains(frontFields[:], key)) {
+	if n := len(w.Header()[key]); n > 0 && (key == "Last-Modified" || !slices.Contains(frontFields[:], key)) {
 		w.order = append(w.order, proxy.FieldPos{Name: name, Key: key, Index: n - 1})
 	}
 }
@@ -806,6 +1035,7 @@ func (w *respWriter) listed(key string) bool {
 // renameField spells key's value at index as name where it stands (an
 // add_header of ETag or Last-Modified replacing the response's own).
 func (w *respWriter) renameField(key string, index int, name string) {
+	w.Header() // a listed header's map is built from its order first
 	for i, p := range w.order {
 		if p.Key == key && p.Index == index {
 			w.order[i].Name = name
@@ -816,6 +1046,7 @@ func (w *respWriter) renameField(key string, index int, name string) {
 // dropOrder forgets the places of key's values from index from on: the
 // Cache-Control fields of an upstream that expires removes.
 func (w *respWriter) dropOrder(key string, from int) {
+	w.Header() // a listed header's map is built from its order first
 	w.order = slices.DeleteFunc(w.order, func(p proxy.FieldPos) bool {
 		return p.Key == key && p.Index >= from
 	})
@@ -1042,7 +1273,7 @@ func (w *respWriter) mayAwait() bool {
 // lastChunk is the zero-size chunk with the trailers the handler set.
 func (w *respWriter) lastChunk() []byte {
 	b := append(w.hdrBuf[:0], "0\r\n"...)
-	for k, vs := range w.header {
+	for k, vs := range w.Header() {
 		name, ok := strings.CutPrefix(k, http.TrailerPrefix)
 		if !ok {
 			if !slices.Contains(w.trailer, k) {

@@ -212,6 +212,20 @@ func canonicalize(name []byte) (changed bool) {
 	return changed
 }
 
+// commonCanonical reports whether name is one of the fields most responses
+// have, spelled in AppendCanonical's form: canonicalize would change none
+// of its bytes, and need not look.
+func commonCanonical(name []byte) bool {
+	switch string(name) {
+	case "Content-Length", "Content-Type", "Date", "Server", "Connection",
+		"Last-Modified", "Cache-Control", "Set-Cookie", "Location", "Expires",
+		"Vary", "Accept-Ranges", "Transfer-Encoding", "Keep-Alive",
+		"Content-Encoding", "Etag", "Age", "Pragma":
+		return true
+	}
+	return false
+}
+
 // AppendText appends the text of every field for FieldText to read back: its
 // name in canonical form, the name as received when that differs, and its
 // value. Callers that must keep a head's fields past its buffer copy them
@@ -220,7 +234,7 @@ func (hs Headers) AppendText(b []byte) []byte {
 	for _, f := range hs {
 		n := len(b)
 		b = append(b, f.Name...)
-		if canonicalize(b[n:]) {
+		if !commonCanonical(f.Name) && canonicalize(b[n:]) {
 			b = append(b, f.Name...)
 		}
 		b = append(b, f.Value...)

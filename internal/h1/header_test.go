@@ -197,3 +197,24 @@ func TestSplitContentType(t *testing.T) {
 		}
 	}
 }
+
+// TestCommonCanonical: the names commonCanonical knows are in canonical
+// form (canonicalize changes none of them), and other spellings of them
+// are not taken for them.
+func TestCommonCanonical(t *testing.T) {
+	for _, name := range []string{"Content-Length", "Content-Type", "Date", "Server", "Connection",
+		"Last-Modified", "Cache-Control", "Set-Cookie", "Location", "Expires", "Vary", "Accept-Ranges",
+		"Transfer-Encoding", "Keep-Alive", "Content-Encoding", "Etag", "Age", "Pragma"} {
+		if !commonCanonical([]byte(name)) {
+			t.Errorf("%q not known", name)
+		}
+		if canonicalize([]byte(name)) {
+			t.Errorf("%q is not canonical", name)
+		}
+		for _, other := range []string{strings.ToLower(name), strings.ToUpper(name), name + "x"} {
+			if commonCanonical([]byte(other)) {
+				t.Errorf("%q taken for %q", other, name)
+			}
+		}
+	}
+}

@@ -29,6 +29,9 @@ type Response struct {
 	// this response: "Connection: close", HTTP/1.0 without keep-alive, or a
 	// CloseBody body.
 	Close bool
+	// Connection is true when the head has a Connection field (whose
+	// options Close took).
+	Connection bool
 
 	hb *headBuf // pooled storage, nil after Reset
 }
@@ -169,7 +172,8 @@ func (r *Response) interpret(method []byte) error {
 func (r *Response) apply(c *fieldCounts, method []byte) error {
 	s := &c.seen
 	var closeTok, keepAlive bool
-	if s[fieldConnection] > 0 {
+	r.Connection = s[fieldConnection] > 0
+	if r.Connection {
 		closeTok, keepAlive, _ = connectionOptions(r.Headers)
 	}
 	r.Close = closeTok || (r.Version == HTTP10 && !keepAlive)

@@ -218,3 +218,34 @@ func TestCheckUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// TestResponseConnectionField: Connection says whether the head has a
+// Connection field, whatever its spelling and options, in the quick and the
+// full parse (a head in pieces), as Headers.Lookup("Connection") would.
+func TestResponseConnectionField(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":                           false,
+		"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n":      true,
+		"HTTP/1.1 200 OK\r\nconnection: x-hop\r\nContent-Length: 0\r\n\r\n":      true,
+		"HTTP/1.0 200 OK\r\nX-Connection: close\r\nContent-Length: 0\r\n\r\n":    false,
+		"HTTP/1.1 200 OK\r\nCONNECTION: keep-alive\r\nContent-Length: 0\r\n\r\n": true,
+		"HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection:\r\nContent-Length: 0\r\n\r\n":  true,
+	} {
+		var r Response
+		if _, err := ParseResponse([]byte(raw), &r, []byte("GET"), Limits{}); err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		_, lookedUp := r.Headers.Lookup("Connection")
+		if r.Connection != want || lookedUp != want {
+			t.Errorf("%q: Connection %v (Lookup %v), want %v", raw, r.Connection, lookedUp, want)
+		}
+		r.Reset()
+		if err := ReadResponse(bufio.NewReaderSize(strings.NewReader(raw), 16), &r, []byte("GET"), Limits{}); err != nil {
+			t.Fatalf("%q in pieces: %v", raw, err)
+		}
+		if r.Connection != want {
+			t.Errorf("%q in pieces: Connection %v, want %v", raw, r.Connection, want)
+		}
+		r.Reset()
+	}
+}

@@ -25,6 +25,9 @@ func AppendRequestLine(dst, method, target []byte, v Version) []byte {
 // AppendStatusLine appends "version SP code SP reason CRLF". A nil reason
 // takes ReasonPhrase(status).
 func AppendStatusLine(dst []byte, v Version, status int, reason []byte) []byte {
+	if status == 200 && v == HTTP11 && (reason == nil || string(reason) == "OK") {
+		return append(dst, "HTTP/1.1 200 OK\r\n"...) // most heads', in one copy
+	}
 	dst = append(dst, v.String()...)
 	dst = append(dst, ' ')
 	dst = strconv.AppendInt(dst, int64(status), 10)

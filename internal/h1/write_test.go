@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -155,6 +156,28 @@ func TestChunkedWriterErrors(t *testing.T) {
 		n, err := w.Write([]byte("hello"))
 		if n != tt.wantN || (err != nil) != tt.wantErr {
 			t.Errorf("accept %d: n=%d err=%v, want n=%d err=%v", tt.accept, n, err, tt.wantN, tt.wantErr)
+		}
+	}
+}
+
+// TestAppendStatusLineEveryStatus: the one-copy "HTTP/1.1 200 OK" is the
+// line the general way writes, and every other status, version and reason
+// still goes that way.
+func TestAppendStatusLineEveryStatus(t *testing.T) {
+	for _, v := range []Version{HTTP10, HTTP11} {
+		for status := 100; status <= 599; status++ {
+			for _, reason := range [][]byte{nil, []byte("OK"), {}, []byte("Fine Thanks"), []byte("ok")} {
+				want := v.String() + " " + strconv.Itoa(status) + " "
+				if reason == nil {
+					want += ReasonPhrase(status)
+				} else {
+					want += string(reason)
+				}
+				want += "\r\n"
+				if got := string(AppendStatusLine([]byte("x"), v, status, reason)); got != "x"+want {
+					t.Fatalf("AppendStatusLine(%v, %d, %q) = %q, want %q", v, status, reason, got, "x"+want)
+				}
+			}
 		}
 	}
 }

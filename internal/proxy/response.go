@@ -221,6 +221,24 @@ type FieldOrderer interface {
 	SetFieldOrder(order []FieldPos)
 }
 
+// A FieldLister is a FieldOrderer that can also take a response's whole
+// header as the list of its fields, as the daemon's engine does: it writes
+// the head from the list and builds the http.Header map from it only when
+// Header() is first asked for, from then on the map being the header, as
+// for any other writer. The proxy lists a response's fields when the
+// header was empty before them and each key has one value.
+type FieldLister interface {
+	FieldOrderer
+	// SetFields makes the header, empty before, order's fields: order[i]
+	// (Index 0, keys distinct, Name spelled as Key but for case) with the
+	// one value values[i], each a value h1 parsed (no CR, LF or NUL) or
+	// one the proxy made of it. values must be storage the writer lent
+	// (ValueStore); the writer copies order, which the proxy reuses.
+	// false means the writer did not take them: the caller fills
+	// Header() and calls SetFieldOrder instead.
+	SetFields(order []FieldPos, values []string) bool
+}
+
 // Continuer is a ResponseWriter that can send "100 Continue" to a client
 // that asked for it and has had none yet (Continue does nothing otherwise).
 // The proxy calls it where nginx reads the request body, which sends 100
@@ -265,6 +283,11 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	out := req.w.Header()
 	orderer, _ := req.w.(FieldOrderer)
 	order := req.order[:0]
+	// listing: the fields go to the writer as a list (FieldLister), the
+	// header map untouched, while each key has one value: values[j] is
+	// order[j]'s then (j <= i, so the map's values[i] never overlap).
+	// Anything else turns the list into the map (spill) and goes on there.
+	lister, listing := req.w.(FieldLister)
 	off := 0
 	// The Location proxy_redirect rewrote last, as its index among
 	// out["Location"] and its place in order: the one nginx keeps as
@@ -274,13 +297,15 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	// none of the fields before it had is not in out then, and needs no
 	// look-up (namedBefore).
 	fresh := len(out) == 0
+	listing = listing && fresh && len(h.ownPassed) == 0
 	// connField says the response has a Connection field: without one,
 	// only the hop-by-hop names ask passed.
-	_, connField := head.Headers.Lookup("Connection")
+	connField := head.Connection
 	ok = true
-	for i, f := range head.Headers {
+	for i := range head.Headers {
+		f := &head.Headers[i]
 		var name, sent, value string
-		name, sent, value, off = h1.FieldText(s, off, f)
+		name, sent, value, off = h1.FieldText(s, off, *f)
 		fields = append(fields, vars.Field{Name: name, Value: value})
 		if !ok {
 			continue // $upstream_http_NAME has every field
@@ -308,6 +333,18 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 		}
 		if h.cookies != nil && name == "Set-Cookie" {
 			value, ok = h.cookies.rewrite(value, req.st)
+		}
+		if listing {
+			if !namedBefore(fields[:i], name) && !(rewritten && name == "Location") {
+				if name == "Content-Length" {
+					value = canonicalLength(value)
+				}
+				values[len(order)] = value
+				order = append(order, FieldPos{Name: sent, Key: name})
+				continue
+			}
+			spill(out, order, values)
+			listing = false
 		}
 		var prev []string
 		had := false
@@ -343,11 +380,15 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 			order = append(order, FieldPos{Name: sent, Key: name, Index: index})
 		}
 	}
+	if listing && !lister.SetFields(order, values[:len(order)]) {
+		spill(out, order, values)
+		listing = false
+	}
 	if locIndex >= 0 {
 		order = h.redirectLocation(req, locIndex, locPos, order)
 	}
 	req.order = order
-	if orderer != nil {
+	if orderer != nil && !listing {
 		orderer.SetFieldOrder(order)
 	}
 	req.st.SetUpstreamFields(fields)
@@ -360,6 +401,14 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 		}
 	}
 	return ok
+}
+
+// spill puts the fields copyHeader listed so far, order's with values[j]
+// for order[j], in the header map out, as it would have put them there.
+func spill(out map[string][]string, order []FieldPos, values []string) {
+	for j, p := range order {
+		out[p.Key] = values[j : j+1 : j+1]
+	}
 }
 
 // namedBefore reports whether one of fields (the upstream's before the one

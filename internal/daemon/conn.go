@@ -652,7 +652,7 @@ func (cc *clientConn) flushThenAwait() awaitEnd {
 		}
 		return awaitSent // sent, not waited: read as usual
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		return awaitExpired
 	}
 	return awaitReady

@@ -882,7 +882,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return proxyHandler{h: h, host: host}, nil
+	return &proxyHandler{h: h, host: host}, nil
 }
 
 // grpcHandler builds a grpc_pass location's handler.
@@ -1007,7 +1007,7 @@ type proxyHandler struct {
 	host [2]string
 }
 
-func (p proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
+func (p *proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	if p.host[0] != "" { // a dynamic target sets them per request
 		st.ProxyHost, st.ProxyPort = p.host[0], p.host[1]
 	}

@@ -1735,6 +1735,7 @@ func (cc *clientConn) close() {
 	cc.in.Drop()
 	cc.releaseWriter()
 	cc.req.Reset()
+	cc.ci.dropScratch()
 }
 
 // writer returns the connection's write buffer, taking one from the pool

@@ -76,6 +76,11 @@ type connInfo struct {
 	// an address without proxy_protocol or for a header without
 	// addresses.
 	proxy *vars.ProxyProtocol
+	// scratch is the request scratch an HTTP/1 connection keeps from one
+	// request for the next (serveHTTP), so that a busy connection takes
+	// none from the pool and gives none back per request; nil when none is
+	// kept, and always for an HTTP/2 stream's copy.
+	scratch *requestScratch
 	// log is the error log of the level that served the connection's last
 	// request (nil before the first): nginx's c->log, where the lines
 	// about the connection itself go (clientConn.log).

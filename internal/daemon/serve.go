@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fulcrum/internal/bodyspool"
@@ -34,7 +35,7 @@ import (
 // chosen location's handler. ci is the connection it came on.
 func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInfo, key string) {
 	s.life.Enter()
-	scratch := s.getScratch()
+	scratch := ci.takeScratch()
 	// finishedLater: the request's end (its mirrors, the log line, the
 	// scratch) was handed to the writer's goroutine (laterFinisher).
 	finishedLater := false
@@ -58,9 +59,11 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	// fields are set, not the whole struct written again.
 	rec := &scratch.rec
 	rec.ResponseWriter, rec.st, rec.snap, rec.req, rec.ci = w, st, s, r, ci
+	rec.kept = &scratch.proxy
 	switch ew := w.(type) {
 	case *respWriter: // the engine's: no run-time interface look-up
 		rec.ew = ew
+		scratch.home = ci // an HTTP/1 connection's: it keeps the scratch
 	case engineWriter:
 		rec.ew = ew
 	}
@@ -645,28 +648,67 @@ type requestScratch struct {
 	// oidc is the session auth_oidc let the request in with, for the
 	// $oidc_ variables (authoidc.go).
 	oidc *oidc.Session
+	// home is the connection of an HTTP/1 request (served through the
+	// engine's writer), which keeps the scratch for its next request
+	// (connInfo.scratch); nil for others.
+	home *connInfo
+	// proxy is the proxy's state of the last proxied request, kept for
+	// the next one served with this scratch (recorder.KeptRequest).
+	proxy proxy.RequestSlot
 }
+
+// scratchPool recycles request scratches, between requests, subrequests
+// and connections: every configuration's requests use the same kind.
+var scratchPool = sync.Pool{New: func() any { return new(requestScratch) }}
 
 // getScratch takes a request's scratch from the pool.
 func (s *snapshot) getScratch() *requestScratch {
-	scratch, _ := s.scratch.Get().(*requestScratch)
-	if scratch == nil {
-		scratch = new(requestScratch)
-	}
-	return scratch
+	return scratchPool.Get().(*requestScratch)
 }
 
 // putScratch clears a request's scratch, once the request is done, and
-// puts it back in the pool. Every scratch goes back through it, so one the
-// pool gives has a zero recorder (serveHTTP relies on it).
+// puts it back in the pool, or in the HTTP/1 connection it came from
+// (home) for its next request. Every scratch goes back through it, so one
+// the pool or a connection gives has a zero recorder (serveHTTP relies on
+// it).
 func (s *snapshot) putScratch(scratch *requestScratch) {
+	home := scratch.home
+	clearScratch(scratch)
+	if home != nil && home.scratch == nil {
+		home.scratch = scratch
+		return
+	}
+	scratchPool.Put(scratch)
+}
+
+// takeScratch returns the scratch ci kept from its last request, or one
+// from the pool.
+func (ci *connInfo) takeScratch() *requestScratch {
+	if sc := ci.scratch; sc != nil {
+		ci.scratch = nil
+		return sc
+	}
+	return scratchPool.Get().(*requestScratch)
+}
+
+// dropScratch gives the scratch ci kept back to the pool: for a
+// connection that closes or parks.
+func (ci *connInfo) dropScratch() {
+	if ci.scratch != nil {
+		scratchPool.Put(ci.scratch)
+		ci.scratch = nil
+	}
+}
+
+// clearScratch clears a request's scratch for the next request.
+func clearScratch(scratch *requestScratch) {
 	if scratch.rec.bf != nil {
 		scratch.rec.bf.abort() // first: includes still running end
 	}
 	scratch.st.Reset()
 	scratch.rec.gz.Abort() // a response cut short: the compressor goes back
 	scratch.rec = recorder{}
-	scratch.r, scratch.log = nil, nil
+	scratch.r, scratch.log, scratch.home = nil, nil, nil
 	scratch.link.expiresSet = false
 	scratch.jwt = jwtState{}
 	scratch.oidc = nil
@@ -676,7 +718,6 @@ func (s *snapshot) putScratch(scratch *requestScratch) {
 	if scratch.uid.read {
 		scratch.uid = uidState{}
 	}
-	s.scratch.Put(scratch)
 }
 
 // run serves the request with loc's handler, following internal redirects.
@@ -1221,6 +1262,9 @@ type recorder struct {
 	st   *vars.State
 	snap *snapshot
 	set  *config.Settings
+	// kept is where the proxy keeps its state of the request for the next
+	// (proxy.RequestKeeper): the main request's scratch; nil for others.
+	kept *proxy.RequestSlot
 	// held are the limit_conn counts the request holds until run returns.
 	held        [maxHeldConns]heldConn
 	nheld       int
@@ -1861,6 +1905,10 @@ func (w *recorder) AbandonBody() {
 		rw.AbandonBody()
 	}
 }
+
+// KeptRequest implements proxy.RequestKeeper: a main request's recorder
+// keeps the proxy's state in its scratch (nil for another recorder).
+func (w *recorder) KeptRequest() *proxy.RequestSlot { return w.kept }
 
 // Continue implements proxy.Continuer when the engine's writer does.
 func (w *recorder) Continue() error {

@@ -185,7 +185,6 @@ type snapshot struct {
 	// redirectTargets are the internal_redirect values with variables,
 	// compiled, keyed by their text.
 	redirectTargets map[string]*vars.Template
-	scratch         sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files, and runs closers, when
 	// it was replaced and its last request finished.
 	life retire.Counter

@@ -773,12 +773,13 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case !rec.sub && includes(mirrorSettings(loc, limited)) && !s.keepIncludeBody(rec, r, st, mirrorSettings(loc, limited)):
 		case limited:
 			rec.yieldBefore(s.limitHandlers[loc])
-			next = rec.runHandler(func() *internalRedirect { return s.limitHandlers[loc].serve(rec, r, st) })
+			next = rec.runHandler(s.limitHandlers[loc], r, st)
 		case res.NoUpstream != "": // an if block's proxy_pass, a later one's configuration
 			failNoUpstream(rec, r, res.NoUpstream)
 		default:
-			rec.yieldBefore(s.handlers[loc])
-			next = rec.runHandler(func() *internalRedirect { return s.handlers[loc].serve(rec, r, st) })
+			h := s.handlers[loc]
+			rec.yieldBefore(h)
+			next = rec.runHandler(h, r, st)
 		}
 		if next == nil && rec.img != nil && !rec.img.done {
 			rec.finishImage() // the body is whole: filter it (415 may go to an error_page)
@@ -1630,7 +1631,7 @@ func (w *recorder) Write(p []byte) (int, error) {
 // refused (a body past image_filter_buffer, answered 415 at once) may end
 // as it does for a client gone, with http.ErrAbortHandler: here that only
 // ends the handler, and the 415 (or its error_page) goes out.
-func (w *recorder) runHandler(serve func() *internalRedirect) (next *internalRedirect) {
+func (w *recorder) runHandler(h handler, r *http.Request, st *vars.State) (next *internalRedirect) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler || w.img == nil || !w.img.cut {
@@ -1639,7 +1640,7 @@ func (w *recorder) runHandler(serve func() *internalRedirect) (next *internalRed
 			next = nil
 		}
 	}()
-	return serve()
+	return h.serve(w, r, st)
 }
 
 // write is Write past the slice module's cut (writeSliced).

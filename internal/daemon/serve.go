@@ -75,7 +75,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 			s.upgrades.remove(rec.hijacked)
 		}
 	}()
-	l := s.byKey[key]
+	l := ci.listener(s, key)
 	if l == nil { // a listener left over from a previous configuration, draining
 		errpage.Write(rec, http.StatusNotFound, "fulcrum")
 		return
@@ -691,13 +691,25 @@ func (ci *connInfo) takeScratch() *requestScratch {
 	return scratchPool.Get().(*requestScratch)
 }
 
-// dropScratch gives the scratch ci kept back to the pool: for a
-// connection that closes or parks.
+// dropScratch gives the scratch ci kept back to the pool, and forgets the
+// snapshot its last request was served by: for a connection that closes
+// or parks.
 func (ci *connInfo) dropScratch() {
 	if ci.scratch != nil {
 		scratchPool.Put(ci.scratch)
 		ci.scratch = nil
 	}
+	ci.snap, ci.lst = nil, nil
+}
+
+// listener returns s's listener for key, the connection's address (nil
+// when s has none), looked up once per snapshot: ci remembers it for the
+// connection's next request.
+func (ci *connInfo) listener(s *snapshot, key string) *router.Listener {
+	if ci.snap != s {
+		ci.snap, ci.lst = s, s.byKey[key]
+	}
+	return ci.lst
 }
 
 // clearScratch clears a request's scratch for the next request.

@@ -652,7 +652,7 @@ func (cc *clientConn) flushThenAwait() awaitEnd {
 		}
 		return awaitSent // sent, not waited: read as usual
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		return awaitExpired
 	}
 	return awaitReady
@@ -1490,7 +1490,10 @@ func (cc *clientConn) serveRequest() bool {
 	if !keep {
 		cc.lingerAfter = cc.w.err == nil && !cc.w.dropped && cc.ctx.Err() == nil
 	}
-	cc.hreq = http.Request{}
+	// cc.hreq is not cleared here: the next request's buildRequest writes
+	// all of it again from cc.base; until then it keeps what this request
+	// left, as the rest of the scratch does (let go when the connection
+	// parks, shed).
 	cc.releaseWriter()
 	return keep
 }
@@ -1616,7 +1619,7 @@ func (cc *clientConn) buildRequest() *http.Request {
 	cc.ci.plainNames = req.Underscores == 0 && req.OddNames == 0
 
 	r := &cc.hreq
-	*r = *cc.base
+	*r = *cc.base // every field, whatever the previous request's handler set
 	r.Method = methodString(req.Method)
 	r.RequestURI = s[targetAt : targetAt+len(req.Target)]
 	r.Host = s[lineLen : lineLen+len(req.Host)]
@@ -1735,6 +1738,7 @@ func (cc *clientConn) close() {
 	cc.in.Drop()
 	cc.releaseWriter()
 	cc.req.Reset()
+	cc.ci.dropScratch()
 }
 
 // writer returns the connection's write buffer, taking one from the pool

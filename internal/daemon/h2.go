@@ -251,6 +251,8 @@ func (cc *clientConn) serveH2(sc *sslConn, tc *tls.Conn) {
 	sc.describe(&cc.ci)
 	hc := &h2Conn{cc: cc, tc: tc, key: cc.srv.key, d: cc.srv.daemon, base: cc.ci}
 	hc.base.fields = nil
+	hc.base.scratch = nil // a stream takes its scratch from the pool
+	hc.base.snap, hc.base.lst = nil, nil
 	hc.set = sc.addr.sniServer(tc.ConnectionState().ServerName).Config.Settings
 	if hc.set == nil {
 		hc.set = &config.Settings{}

@@ -59,6 +59,8 @@ func (cc *clientConn) serveH2C(c *h2cConn) {
 	tc := tlsClientOver(h2cHandoff{c.Conn})
 	hc := &h2Conn{cc: cc, tc: tc, key: cc.srv.key, d: cc.srv.daemon, base: cc.ci, set: c.set}
 	hc.base.fields = nil
+	hc.base.scratch = nil // a stream takes its scratch from the pool
+	hc.base.snap, hc.base.lst = nil, nil
 	hc.noDelay()
 	hc.gen = cc.srv.h2.gen.Load()
 	srv := cc.srv.h2.server(hc.set)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
 
@@ -76,6 +77,17 @@ type connInfo struct {
 	// an address without proxy_protocol or for a header without
 	// addresses.
 	proxy *vars.ProxyProtocol
+	// scratch is the request scratch an HTTP/1 connection keeps from one
+	// request for the next (serveHTTP), so that a busy connection takes
+	// none from the pool and gives none back per request; nil when none is
+	// kept, and always for an HTTP/2 stream's copy.
+	scratch *requestScratch
+	// snap and lst are the snapshot that served the connection's last
+	// request and its listener for the connection's address (listener);
+	// nil when none, and after a park, so that an idle connection does not
+	// hold a replaced configuration.
+	snap *snapshot
+	lst  *router.Listener
 	// log is the error log of the level that served the connection's last
 	// request (nil before the first): nginx's c->log, where the lines
 	// about the connection itself go (clientConn.log).

@@ -131,5 +131,6 @@ func (cc *clientConn) resume(first bool, deadline time.Time) {
 // afford a fresh set (resume).
 func (cc *clientConn) shed() {
 	cc.connScratch = nil
+	cc.ci.dropScratch()
 	cc.ci.requestLine, cc.ci.fields = "", nil
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fulcrum/internal/bodyspool"
@@ -34,7 +35,7 @@ import (
 // chosen location's handler. ci is the connection it came on.
 func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInfo, key string) {
 	s.life.Enter()
-	scratch := s.getScratch()
+	scratch := ci.takeScratch()
 	// finishedLater: the request's end (its mirrors, the log line, the
 	// scratch) was handed to the writer's goroutine (laterFinisher).
 	finishedLater := false
@@ -58,9 +59,11 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	// fields are set, not the whole struct written again.
 	rec := &scratch.rec
 	rec.ResponseWriter, rec.st, rec.snap, rec.req, rec.ci = w, st, s, r, ci
+	rec.kept = &scratch.proxy
 	switch ew := w.(type) {
 	case *respWriter: // the engine's: no run-time interface look-up
 		rec.ew = ew
+		scratch.home = ci // an HTTP/1 connection's: it keeps the scratch
 	case engineWriter:
 		rec.ew = ew
 	}
@@ -72,7 +75,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 			s.upgrades.remove(rec.hijacked)
 		}
 	}()
-	l := s.byKey[key]
+	l := ci.listener(s, key)
 	if l == nil { // a listener left over from a previous configuration, draining
 		errpage.Write(rec, http.StatusNotFound, "fulcrum")
 		return
@@ -645,28 +648,79 @@ type requestScratch struct {
 	// oidc is the session auth_oidc let the request in with, for the
 	// $oidc_ variables (authoidc.go).
 	oidc *oidc.Session
+	// home is the connection of an HTTP/1 request (served through the
+	// engine's writer), which keeps the scratch for its next request
+	// (connInfo.scratch); nil for others.
+	home *connInfo
+	// proxy is the proxy's state of the last proxied request, kept for
+	// the next one served with this scratch (recorder.KeptRequest).
+	proxy proxy.RequestSlot
 }
+
+// scratchPool recycles request scratches, between requests, subrequests
+// and connections: every configuration's requests use the same kind.
+var scratchPool = sync.Pool{New: func() any { return new(requestScratch) }}
 
 // getScratch takes a request's scratch from the pool.
 func (s *snapshot) getScratch() *requestScratch {
-	scratch, _ := s.scratch.Get().(*requestScratch)
-	if scratch == nil {
-		scratch = new(requestScratch)
-	}
-	return scratch
+	return scratchPool.Get().(*requestScratch)
 }
 
 // putScratch clears a request's scratch, once the request is done, and
-// puts it back in the pool. Every scratch goes back through it, so one the
-// pool gives has a zero recorder (serveHTTP relies on it).
+// puts it back in the pool, or in the HTTP/1 connection it came from
+// (home) for its next request. Every scratch goes back through it, so one
+// the pool or a connection gives has a zero recorder (serveHTTP relies on
+// it).
 func (s *snapshot) putScratch(scratch *requestScratch) {
+	home := scratch.home
+	clearScratch(scratch)
+	if home != nil && home.scratch == nil {
+		home.scratch = scratch
+		return
+	}
+	scratchPool.Put(scratch)
+}
+
+// takeScratch returns the scratch ci kept from its last request, or one
+// from the pool.
+func (ci *connInfo) takeScratch() *requestScratch {
+	if sc := ci.scratch; sc != nil {
+		ci.scratch = nil
+		return sc
+	}
+	return scratchPool.Get().(*requestScratch)
+}
+
+// dropScratch gives the scratch ci kept back to the pool, and forgets the
+// snapshot its last request was served by: for a connection that closes
+// or parks.
+func (ci *connInfo) dropScratch() {
+	if ci.scratch != nil {
+		scratchPool.Put(ci.scratch)
+		ci.scratch = nil
+	}
+	ci.snap, ci.lst = nil, nil
+}
+
+// listener returns s's listener for key, the connection's address (nil
+// when s has none), looked up once per snapshot: ci remembers it for the
+// connection's next request.
+func (ci *connInfo) listener(s *snapshot, key string) *router.Listener {
+	if ci.snap != s {
+		ci.snap, ci.lst = s, s.byKey[key]
+	}
+	return ci.lst
+}
+
+// clearScratch clears a request's scratch for the next request.
+func clearScratch(scratch *requestScratch) {
 	if scratch.rec.bf != nil {
 		scratch.rec.bf.abort() // first: includes still running end
 	}
 	scratch.st.Reset()
 	scratch.rec.gz.Abort() // a response cut short: the compressor goes back
 	scratch.rec = recorder{}
-	scratch.r, scratch.log = nil, nil
+	scratch.r, scratch.log, scratch.home = nil, nil, nil
 	scratch.link.expiresSet = false
 	scratch.jwt = jwtState{}
 	scratch.oidc = nil
@@ -676,7 +730,6 @@ func (s *snapshot) putScratch(scratch *requestScratch) {
 	if scratch.uid.read {
 		scratch.uid = uidState{}
 	}
-	s.scratch.Put(scratch)
 }
 
 // run serves the request with loc's handler, following internal redirects.
@@ -732,12 +785,13 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case !rec.sub && includes(mirrorSettings(loc, limited)) && !s.keepIncludeBody(rec, r, st, mirrorSettings(loc, limited)):
 		case limited:
 			rec.yieldBefore(s.limitHandlers[loc])
-			next = rec.runHandler(func() *internalRedirect { return s.limitHandlers[loc].serve(rec, r, st) })
+			next = rec.runHandler(s.limitHandlers[loc], r, st)
 		case res.NoUpstream != "": // an if block's proxy_pass, a later one's configuration
 			failNoUpstream(rec, r, res.NoUpstream)
 		default:
-			rec.yieldBefore(s.handlers[loc])
-			next = rec.runHandler(func() *internalRedirect { return s.handlers[loc].serve(rec, r, st) })
+			h := s.handlers[loc]
+			rec.yieldBefore(h)
+			next = rec.runHandler(h, r, st)
 		}
 		if next == nil && rec.img != nil && !rec.img.done {
 			rec.finishImage() // the body is whole: filter it (415 may go to an error_page)
@@ -1221,6 +1275,9 @@ type recorder struct {
 	st   *vars.State
 	snap *snapshot
 	set  *config.Settings
+	// kept is where the proxy keeps its state of the request for the next
+	// (proxy.RequestKeeper): the main request's scratch; nil for others.
+	kept *proxy.RequestSlot
 	// held are the limit_conn counts the request holds until run returns.
 	held        [maxHeldConns]heldConn
 	nheld       int
@@ -1594,7 +1651,7 @@ func (w *recorder) Write(p []byte) (int, error) {
 // refused (a body past image_filter_buffer, answered 415 at once) may end
 // as it does for a client gone, with http.ErrAbortHandler: here that only
 // ends the handler, and the 415 (or its error_page) goes out.
-func (w *recorder) runHandler(serve func() *internalRedirect) (next *internalRedirect) {
+func (w *recorder) runHandler(h handler, r *http.Request, st *vars.State) (next *internalRedirect) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler || w.img == nil || !w.img.cut {
@@ -1603,7 +1660,7 @@ func (w *recorder) runHandler(serve func() *internalRedirect) (next *internalRed
 			next = nil
 		}
 	}()
-	return serve()
+	return h.serve(w, r, st)
 }
 
 // write is Write past the slice module's cut (writeSliced).
@@ -1869,6 +1926,10 @@ func (w *recorder) AbandonBody() {
 		rw.AbandonBody()
 	}
 }
+
+// KeptRequest implements proxy.RequestKeeper: a main request's recorder
+// keeps the proxy's state in its scratch (nil for another recorder).
+func (w *recorder) KeptRequest() *proxy.RequestSlot { return w.kept }
 
 // Continue implements proxy.Continuer when the engine's writer does.
 func (w *recorder) Continue() error {

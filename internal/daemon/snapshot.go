@@ -185,7 +185,6 @@ type snapshot struct {
 	// redirectTargets are the internal_redirect values with variables,
 	// compiled, keyed by their text.
 	redirectTargets map[string]*vars.Template
-	scratch         sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files, and runs closers, when
 	// it was replaced and its last request finished.
 	life retire.Counter
@@ -882,7 +881,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return proxyHandler{h: h, host: host}, nil
+	return &proxyHandler{h: h, host: host}, nil
 }
 
 // grpcHandler builds a grpc_pass location's handler.
@@ -1007,7 +1006,7 @@ type proxyHandler struct {
 	host [2]string
 }
 
-func (p proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
+func (p *proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	if p.host[0] != "" { // a dynamic target sets them per request
 		st.ProxyHost, st.ProxyPort = p.host[0], p.host[1]
 	}

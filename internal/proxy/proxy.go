@@ -214,9 +214,45 @@ type request struct {
 	binds *Bindings
 	bound boundConn
 	bind  bool
+	// home is where release keeps the request for its writer's next one
+	// (RequestKeeper); nil sends it back to the pool.
+	home *RequestSlot
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
+
+// RequestSlot holds the proxy's state of a finished request, its buffers
+// included, for the next request its writer serves (RequestKeeper): a busy
+// connection's requests then take none from the pool and give none back.
+// Its zero value holds none.
+type RequestSlot struct{ req *request }
+
+// A RequestKeeper is a ResponseWriter that keeps the proxy's state of a
+// request for the next one it serves (the daemon's, for an HTTP/1
+// connection's requests one after the other). KeptRequest returns nil when
+// it keeps none.
+type RequestKeeper interface {
+	KeptRequest() *RequestSlot
+}
+
+// takeRequest returns the request state for a request answered through w:
+// the one w kept, if any, else one from the pool. A request state is used
+// by one request at a time: one w kept is taken out while in use.
+func takeRequest(w http.ResponseWriter) *request {
+	if rk, ok := w.(RequestKeeper); ok {
+		if home := rk.KeptRequest(); home != nil {
+			req := home.req
+			if req != nil {
+				home.req = nil
+			} else {
+				req = requests.Get().(*request)
+			}
+			req.home = home
+			return req
+		}
+	}
+	return requests.Get().(*request)
+}
 
 // finish ends a request ServeHTTP took: a streamed body's $request_body,
 // known once the body went through, is set when nothing set it (bodyVar),
@@ -229,13 +265,15 @@ func (req *request) finish() {
 	req.release()
 }
 
-// release clears req, keeping its buffers, and puts it back in the pool. The
+// release clears req, keeping its buffers, and puts it back where it came
+// from: the writer that keeps it (home), else the pool. The
 // struct is cleared in place: a composite literal would be built on the stack
 // first, and this frame is on every request's stack.
 func (req *request) release() {
 	_ = req.bodyStore.spool.Close() // a kept file (client_body_in_file_only on) stays
 	head, method, order, arena := req.out.head[:0], req.out.method[:0], req.order[:0], req.arena[:0]
 	stickyID, cookieBuf := req.stickyID[:0], req.cookieBuf[:0]
+	home := req.home
 	clear(req.order) // the strings may go
 	if cap(arena) > maxKeptHead {
 		arena = nil // an unusually long upstream head (up to 64 KiB): not kept in the pool
@@ -243,6 +281,10 @@ func (req *request) release() {
 	*req = request{}
 	req.out.head, req.out.method, req.order, req.arena = head, method, order, arena
 	req.stickyID, req.cookieBuf = stickyID, cookieBuf
+	if home != nil && home.req == nil {
+		home.req = req
+		return
+	}
 	requests.Put(req)
 }
 
@@ -295,7 +337,7 @@ func targetErrorStatus(err error) int {
 // ServeHTTP proxies r. st must already hold the request view, the server name
 // and the location's captures; ServeHTTP records the attempts and the status.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
-	req := requests.Get().(*request)
+	req := takeRequest(w)
 	req.h, req.st, req.in, req.w, req.start, req.target = h, st, r, w, h.now(), h.target
 	req.ctx = r.Context()
 	req.log = h.errorLog(w)

@@ -51,22 +51,8 @@ func (h *Handler) roundTrip(req *request) error {
 	}
 	for first := true; ; first = false {
 		srv, err := h.next(req, &now, first)
-		if errors.Is(err, errClientGone) {
-			return err
-		}
-		if errors.Is(err, balancer.ErrQueueFull) || errors.Is(err, balancer.ErrQueueTimeout) {
-			// NGINX Plus: "If the queue is filled up, or the server to pass
-			// the request to cannot be selected within the time period
-			// specified in the timeout parameter, the 502 (Bad Gateway)
-			// error will be returned to the client."
-			return h.noServer(req, err.Error())
-		}
 		if err != nil {
-			// nginx (ngx_http_upstream_connect, NGX_BUSY): no server may be
-			// tried, on the first attempt or on a retry the rules allowed
-			// (the others are out for fail_timeout). The request ends with
-			// 502 whatever the last attempt got.
-			return h.noServer(req, "no live upstreams")
+			return h.notPicked(req, err)
 		}
 		f := h.attempt(req, srv, now)
 		if f == nil {
@@ -80,6 +66,30 @@ func (h *Handler) roundTrip(req *request) error {
 		}
 		now = f.end
 	}
+}
+
+// notPicked ends a round trip for which next found no server (err): the
+// client went away while the request waited in the queue, the queue was
+// full or its wait timed out, or no server may be tried. Out of line, as
+// noServer: roundTrip's frame is on every proxied request's stack.
+//
+//go:noinline
+func (h *Handler) notPicked(req *request, err error) error {
+	if errors.Is(err, errClientGone) {
+		return err
+	}
+	if errors.Is(err, balancer.ErrQueueFull) || errors.Is(err, balancer.ErrQueueTimeout) {
+		// NGINX Plus: "If the queue is filled up, or the server to pass
+		// the request to cannot be selected within the time period
+		// specified in the timeout parameter, the 502 (Bad Gateway)
+		// error will be returned to the client."
+		return h.noServer(req, err.Error())
+	}
+	// nginx (ngx_http_upstream_connect, NGX_BUSY): no server may be tried,
+	// on the first attempt or on a retry the rules allowed (the others are
+	// out for fail_timeout). The request ends with 502 whatever the last
+	// attempt got.
+	return h.noServer(req, "no live upstreams")
 }
 
 // noServer ends a request for which no server could be picked (msg: "no
@@ -198,7 +208,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		req.out.body, req.out.bodyLen = req.body.reader()
 		req.out.inMemory = req.body.inMemory()
 		_, err = pool.exchange(ctx, pc, reused, &req.out, t, &req.resp)
-		if !errors.Is(err, errStale) || !req.body.replayable() {
+		if err == nil || !errors.Is(err, errStale) || !req.body.replayable() {
 			break
 		}
 	}

@@ -217,6 +217,51 @@ type request struct {
 	// home is where release keeps the request for its writer's next one
 	// (RequestKeeper); nil sends it back to the pool.
 	home *RequestSlot
+	// caps is what w can do beyond http.ResponseWriter, kept with the
+	// request's buffers: a request kept for its writer's next one asserts
+	// nothing again (takeRequest).
+	caps *writerCaps
+}
+
+// writerCaps holds the optional interfaces the proxy asks of a request's
+// writer on every request, asserted once per writer (assert) rather than
+// each where it is used: an assertion costs about 30 instructions, and a
+// connection's requests go through the same writer one after the other.
+type writerCaps struct {
+	w         http.ResponseWriter // the writer they are of; nil for none
+	chooser   errlog.Chooser
+	continuer Continuer
+	noter     BodyReadNoter
+	values    ValueStore
+	orderer   FieldOrderer
+	lister    FieldLister
+	reason    ReasonSetter
+	headTimer HeadTimer
+	namer     UpstreamNamer
+	filter    HeadFilter
+	refuser   BodyRefuser
+	watcher   ClientWatcher
+	accel     AccelRedirector
+}
+
+// assert fills c with what w can do. Out of line: it runs once per writer.
+//
+//go:noinline
+func (c *writerCaps) assert(w http.ResponseWriter) {
+	c.w = w
+	c.chooser, _ = w.(errlog.Chooser)
+	c.continuer, _ = w.(Continuer)
+	c.noter, _ = w.(BodyReadNoter)
+	c.values, _ = w.(ValueStore)
+	c.orderer, _ = w.(FieldOrderer)
+	c.lister, _ = w.(FieldLister)
+	c.reason, _ = w.(ReasonSetter)
+	c.headTimer, _ = w.(HeadTimer)
+	c.namer, _ = w.(UpstreamNamer)
+	c.filter, _ = w.(HeadFilter)
+	c.refuser, _ = w.(BodyRefuser)
+	c.watcher, _ = w.(ClientWatcher)
+	c.accel, _ = w.(AccelRedirector)
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
@@ -239,19 +284,38 @@ type RequestKeeper interface {
 // the one w kept, if any, else one from the pool. A request state is used
 // by one request at a time: one w kept is taken out while in use.
 func takeRequest(w http.ResponseWriter) *request {
-	if rk, ok := w.(RequestKeeper); ok {
-		if home := rk.KeptRequest(); home != nil {
-			req := home.req
-			if req != nil {
-				home.req = nil
-			} else {
-				req = requests.Get().(*request)
-			}
-			req.home = home
-			return req
-		}
+	req := keptRequest(w)
+	if req == nil {
+		req = requests.Get().(*request)
 	}
-	return requests.Get().(*request)
+	if req.caps == nil {
+		req.caps = new(writerCaps)
+	}
+	if req.caps.w != w {
+		req.caps.assert(w)
+	}
+	return req
+}
+
+// keptRequest returns the request state w kept, if any, taken out of its
+// slot; one from the pool when w keeps one but its slot is empty; else nil.
+func keptRequest(w http.ResponseWriter) *request {
+	rk, ok := w.(RequestKeeper)
+	if !ok {
+		return nil
+	}
+	home := rk.KeptRequest()
+	if home == nil {
+		return nil
+	}
+	req := home.req
+	if req != nil {
+		home.req = nil
+	} else {
+		req = requests.Get().(*request)
+	}
+	req.home = home
+	return req
 }
 
 // finish ends a request ServeHTTP took: a streamed body's $request_body,
@@ -273,7 +337,7 @@ func (req *request) release() {
 	_ = req.bodyStore.spool.Close() // a kept file (client_body_in_file_only on) stays
 	head, method, order, arena := req.out.head[:0], req.out.method[:0], req.order[:0], req.arena[:0]
 	stickyID, cookieBuf := req.stickyID[:0], req.cookieBuf[:0]
-	home := req.home
+	home, caps := req.home, req.caps
 	clear(req.order) // the strings may go
 	if cap(arena) > maxKeptHead {
 		arena = nil // an unusually long upstream head (up to 64 KiB): not kept in the pool
@@ -281,9 +345,13 @@ func (req *request) release() {
 	*req = request{}
 	req.out.head, req.out.method, req.order, req.arena = head, method, order, arena
 	req.stickyID, req.cookieBuf = stickyID, cookieBuf
+	req.caps = caps
 	if home != nil && home.req == nil {
 		home.req = req
 		return
+	}
+	if caps != nil {
+		*caps = writerCaps{} // the writer may go
 	}
 	requests.Put(req)
 }
@@ -340,7 +408,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	req := takeRequest(w)
 	req.h, req.st, req.in, req.w, req.start, req.target = h, st, r, w, h.now(), h.target
 	req.ctx = r.Context()
-	req.log = h.errorLog(w)
+	req.log = h.errorLog(req.caps)
 	defer req.finish()
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
@@ -362,7 +430,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	}
 	// nginx reads the body here (ngx_http_read_client_request_body), which
 	// first answers "Expect: 100-continue", whether a body follows or not.
-	if c, ok := w.(Continuer); ok {
+	if c := req.caps.continuer; c != nil {
 		_ = c.Continue()
 	}
 	if err := setReplayBody(&req.bodyStore, r, h.set, &h.spool); err != nil {
@@ -391,7 +459,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		// X-Length $content_length sends as "10" for a 10-byte body).
 		st.ChunkedLength, st.ChunkedRead = b.size(), true
 	}
-	if n, ok := w.(BodyReadNoter); ok && (req.bodyStore.buffered || req.bodyStore.file) {
+	if n := req.caps.noter; n != nil && (req.bodyStore.buffered || req.bodyStore.file) {
 		n.RequestBodyRead()
 	}
 	req.bodyVar, req.bodyAnnounced = true, announced
@@ -596,8 +664,11 @@ func bodyErrorStatus(r *http.Request, err error) int {
 // every proxied request's stack.
 //
 //go:noinline
-func (h *Handler) errorLog(w http.ResponseWriter) *errlog.Logger {
-	return errlog.For(w, h.log)
+func (h *Handler) errorLog(caps *writerCaps) *errlog.Logger {
+	if caps.chooser != nil {
+		return caps.chooser.ErrorLog(h.log)
+	}
+	return h.log
 }
 
 // logRequest describes the request for an error log line (built only when a

@@ -17,6 +17,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -229,6 +230,7 @@ type request struct {
 // connection's requests go through the same writer one after the other.
 type writerCaps struct {
 	w         http.ResponseWriter // the writer they are of; nil for none
+	out       io.Writer           // w as an io.Writer: a conversion costs as much
 	chooser   errlog.Chooser
 	continuer Continuer
 	noter     BodyReadNoter
@@ -248,7 +250,7 @@ type writerCaps struct {
 //
 //go:noinline
 func (c *writerCaps) assert(w http.ResponseWriter) {
-	c.w = w
+	c.w, c.out = w, w
 	c.chooser, _ = w.(errlog.Chooser)
 	c.continuer, _ = w.(Continuer)
 	c.noter, _ = w.(BodyReadNoter)

@@ -522,7 +522,7 @@ func (h *Handler) copyBody(req *request) error {
 	if req.cut != nil && resp.entry != nil {
 		return h.copyEntryCut(req)
 	}
-	var cw io.Writer = w
+	cw := req.caps.out
 	if req.cut != nil {
 		cw = req.cut.Stream(w) // one range: the response is read in order
 	}

@@ -415,17 +415,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
-			req.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
-			status := targetErrorStatus(err)
-			if status == http.StatusBadGateway {
-				// A name not resolved (or no resolver): nginx finalizes
-				// the upstream (ngx_http_upstream_finalize_request), and
-				// the connection says "sending to client" from then on, as
-				// auth_request's "auth request unexpected status: 502
-				// while sending to client" shows (recorded with 1.22.1).
-				st.LogAction = errlog.ActionToClient
-			}
-			fail(w, status, h.server)
+			h.targetFailed(req, err)
 			return
 		}
 		req.target, req.uri, req.hasURI = t, uri, hasURI
@@ -465,24 +455,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		n.RequestBodyRead()
 	}
 	req.bodyVar, req.bodyAnnounced = true, announced
-	if c := h.cache.Base(); c != nil {
-		// NGINX Plus's proxy_cache_purge, before the method test: a
-		// PURGE request is not one the cache answers. nginx names the
-		// zone of a proxy_cache with variables after the method test.
-		purge := c.rule.Purges(st)
-		if purge || c.method(r.Method) {
-			if !h.pickCache(req) {
-				return // answered: proxy_cache's value names no zone
-			}
-			if req.cache != nil {
-				if purge {
-					fail(w, req.cache.rule.PurgeKey(h.cacheKey(req)), h.server)
-					return
-				}
-				h.serveCached(req)
-				return
-			}
-		}
+	if c := h.cache.Base(); c != nil && h.answerFromCache(req, c) {
+		return
 	}
 	h.prepare(req)
 	if err := h.roundTrip(req); err != nil {
@@ -493,6 +467,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		req.reset.body.Store(true)
 	}
 	h.respond(req)
+}
+
+// targetFailed answers a request whose proxy_pass with variables could not
+// be resolved (err), and logs it. Out of line: ServeHTTP's code and frame
+// stay small.
+//
+//go:noinline
+func (h *Handler) targetFailed(req *request, err error) {
+	req.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
+	status := targetErrorStatus(err)
+	if status == http.StatusBadGateway {
+		// A name not resolved (or no resolver): nginx finalizes the
+		// upstream (ngx_http_upstream_finalize_request), and the
+		// connection says "sending to client" from then on, as
+		// auth_request's "auth request unexpected status: 502 while
+		// sending to client" shows (recorded with 1.22.1).
+		req.st.LogAction = errlog.ActionToClient
+	}
+	fail(req.w, status, h.server)
+}
+
+// answerFromCache goes through the cache c (h.cache's base) for a request
+// it may answer, and reports whether the request was answered: from the
+// cache, by its purge, or with an error; false sends it upstream. Out of
+// line: ServeHTTP's code and frame stay small where no cache is set.
+//
+//go:noinline
+func (h *Handler) answerFromCache(req *request, c *cacheRule) bool {
+	// NGINX Plus's proxy_cache_purge, before the method test: a PURGE
+	// request is not one the cache answers. nginx names the zone of a
+	// proxy_cache with variables after the method test.
+	purge := c.rule.Purges(req.st)
+	if !purge && !c.method(req.in.Method) {
+		return false
+	}
+	if !h.pickCache(req) {
+		return true // answered: proxy_cache's value names no zone
+	}
+	if req.cache == nil {
+		return false
+	}
+	if purge {
+		fail(req.w, req.cache.rule.PurgeKey(h.cacheKey(req)), h.server)
+		return true
+	}
+	h.serveCached(req)
+	return true
 }
 
 // spooled notes a body that went to a temporary file: its name is

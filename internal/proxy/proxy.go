@@ -220,7 +220,8 @@ type request struct {
 	home *RequestSlot
 	// caps is what w can do beyond http.ResponseWriter, kept with the
 	// request's buffers: a request kept for its writer's next one asserts
-	// nothing again (takeRequest).
+	// nothing again (takeRequest). Whatever puts another writer in w
+	// (backgroundUpdate) gives it caps of its own while it is there.
 	caps *writerCaps
 }
 

@@ -32,8 +32,8 @@ var accelKept = map[string]bool{
 // proxy_pass where the redirect leads sends it too, as nginx does with the
 // body it keeps (with the method turned into GET for a URI).
 func (h *Handler) accelRedirect(req *request) bool {
-	ar, ok := req.w.(AccelRedirector)
-	if !ok || req.resp.upgraded || h.set.IgnoreAccelRedirect {
+	ar := req.caps.accel
+	if ar == nil || req.resp.upgraded || h.set.IgnoreAccelRedirect {
 		return false
 	}
 	head := &req.resp.head

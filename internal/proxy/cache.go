@@ -778,6 +778,12 @@ type BackgroundUpdater interface {
 // client's connection waits for it before its next request, as in nginx.
 func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
 	defer cacherule.Background(&req.w, req.st)()
+	// The update answers the Discard in req.w: its caps, not the client
+	// writer's, until that writer is back.
+	caps := req.caps
+	req.caps = new(writerCaps)
+	req.caps.assert(req.w)
+	defer func() { req.caps = caps }()
 	stale, err := req.cache.zone.Open(cl.K)
 	if err != nil {
 		h.fetch(req, cl, nil)

@@ -17,6 +17,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -217,6 +218,53 @@ type request struct {
 	// home is where release keeps the request for its writer's next one
 	// (RequestKeeper); nil sends it back to the pool.
 	home *RequestSlot
+	// caps is what w can do beyond http.ResponseWriter, kept with the
+	// request's buffers: a request kept for its writer's next one asserts
+	// nothing again (takeRequest). Whatever puts another writer in w
+	// (backgroundUpdate) gives it caps of its own while it is there.
+	caps *writerCaps
+}
+
+// writerCaps holds the optional interfaces the proxy asks of a request's
+// writer on every request, asserted once per writer (assert) rather than
+// each where it is used: an assertion costs about 30 instructions, and a
+// connection's requests go through the same writer one after the other.
+type writerCaps struct {
+	w         http.ResponseWriter // the writer they are of; nil for none
+	out       io.Writer           // w as an io.Writer: a conversion costs as much
+	chooser   errlog.Chooser
+	continuer Continuer
+	noter     BodyReadNoter
+	values    ValueStore
+	orderer   FieldOrderer
+	lister    FieldLister
+	reason    ReasonSetter
+	headTimer HeadTimer
+	namer     UpstreamNamer
+	filter    HeadFilter
+	refuser   BodyRefuser
+	watcher   ClientWatcher
+	accel     AccelRedirector
+}
+
+// assert fills c with what w can do. Out of line: it runs once per writer.
+//
+//go:noinline
+func (c *writerCaps) assert(w http.ResponseWriter) {
+	c.w, c.out = w, w
+	c.chooser, _ = w.(errlog.Chooser)
+	c.continuer, _ = w.(Continuer)
+	c.noter, _ = w.(BodyReadNoter)
+	c.values, _ = w.(ValueStore)
+	c.orderer, _ = w.(FieldOrderer)
+	c.lister, _ = w.(FieldLister)
+	c.reason, _ = w.(ReasonSetter)
+	c.headTimer, _ = w.(HeadTimer)
+	c.namer, _ = w.(UpstreamNamer)
+	c.filter, _ = w.(HeadFilter)
+	c.refuser, _ = w.(BodyRefuser)
+	c.watcher, _ = w.(ClientWatcher)
+	c.accel, _ = w.(AccelRedirector)
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
@@ -239,19 +287,38 @@ type RequestKeeper interface {
 // the one w kept, if any, else one from the pool. A request state is used
 // by one request at a time: one w kept is taken out while in use.
 func takeRequest(w http.ResponseWriter) *request {
-	if rk, ok := w.(RequestKeeper); ok {
-		if home := rk.KeptRequest(); home != nil {
-			req := home.req
-			if req != nil {
-				home.req = nil
-			} else {
-				req = requests.Get().(*request)
-			}
-			req.home = home
-			return req
-		}
+	req := keptRequest(w)
+	if req == nil {
+		req = requests.Get().(*request)
 	}
-	return requests.Get().(*request)
+	if req.caps == nil {
+		req.caps = new(writerCaps)
+	}
+	if req.caps.w != w {
+		req.caps.assert(w)
+	}
+	return req
+}
+
+// keptRequest returns the request state w kept, if any, taken out of its
+// slot; one from the pool when w keeps one but its slot is empty; else nil.
+func keptRequest(w http.ResponseWriter) *request {
+	rk, ok := w.(RequestKeeper)
+	if !ok {
+		return nil
+	}
+	home := rk.KeptRequest()
+	if home == nil {
+		return nil
+	}
+	req := home.req
+	if req != nil {
+		home.req = nil
+	} else {
+		req = requests.Get().(*request)
+	}
+	req.home = home
+	return req
 }
 
 // finish ends a request ServeHTTP took: a streamed body's $request_body,
@@ -273,7 +340,7 @@ func (req *request) release() {
 	_ = req.bodyStore.spool.Close() // a kept file (client_body_in_file_only on) stays
 	head, method, order, arena := req.out.head[:0], req.out.method[:0], req.order[:0], req.arena[:0]
 	stickyID, cookieBuf := req.stickyID[:0], req.cookieBuf[:0]
-	home := req.home
+	home, caps := req.home, req.caps
 	clear(req.order) // the strings may go
 	if cap(arena) > maxKeptHead {
 		arena = nil // an unusually long upstream head (up to 64 KiB): not kept in the pool
@@ -281,9 +348,13 @@ func (req *request) release() {
 	*req = request{}
 	req.out.head, req.out.method, req.order, req.arena = head, method, order, arena
 	req.stickyID, req.cookieBuf = stickyID, cookieBuf
+	req.caps = caps
 	if home != nil && home.req == nil {
 		home.req = req
 		return
+	}
+	if caps != nil {
+		*caps = writerCaps{} // the writer may go
 	}
 	requests.Put(req)
 }
@@ -340,29 +411,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	req := takeRequest(w)
 	req.h, req.st, req.in, req.w, req.start, req.target = h, st, r, w, h.now(), h.target
 	req.ctx = r.Context()
-	req.log = h.errorLog(w)
+	req.log = h.errorLog(req.caps)
 	defer req.finish()
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
-			req.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
-			status := targetErrorStatus(err)
-			if status == http.StatusBadGateway {
-				// A name not resolved (or no resolver): nginx finalizes
-				// the upstream (ngx_http_upstream_finalize_request), and
-				// the connection says "sending to client" from then on, as
-				// auth_request's "auth request unexpected status: 502
-				// while sending to client" shows (recorded with 1.22.1).
-				st.LogAction = errlog.ActionToClient
-			}
-			fail(w, status, h.server)
+			h.targetFailed(req, err)
 			return
 		}
 		req.target, req.uri, req.hasURI = t, uri, hasURI
 	}
 	// nginx reads the body here (ngx_http_read_client_request_body), which
 	// first answers "Expect: 100-continue", whether a body follows or not.
-	if c, ok := w.(Continuer); ok {
+	if c := req.caps.continuer; c != nil {
 		_ = c.Continue()
 	}
 	if err := setReplayBody(&req.bodyStore, r, h.set, &h.spool); err != nil {
@@ -391,28 +452,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		// X-Length $content_length sends as "10" for a 10-byte body).
 		st.ChunkedLength, st.ChunkedRead = b.size(), true
 	}
-	if n, ok := w.(BodyReadNoter); ok && (req.bodyStore.buffered || req.bodyStore.file) {
+	if n := req.caps.noter; n != nil && (req.bodyStore.buffered || req.bodyStore.file) {
 		n.RequestBodyRead()
 	}
 	req.bodyVar, req.bodyAnnounced = true, announced
-	if c := h.cache.Base(); c != nil {
-		// NGINX Plus's proxy_cache_purge, before the method test: a
-		// PURGE request is not one the cache answers. nginx names the
-		// zone of a proxy_cache with variables after the method test.
-		purge := c.rule.Purges(st)
-		if purge || c.method(r.Method) {
-			if !h.pickCache(req) {
-				return // answered: proxy_cache's value names no zone
-			}
-			if req.cache != nil {
-				if purge {
-					fail(w, req.cache.rule.PurgeKey(h.cacheKey(req)), h.server)
-					return
-				}
-				h.serveCached(req)
-				return
-			}
-		}
+	if c := h.cache.Base(); c != nil && h.answerFromCache(req, c) {
+		return
 	}
 	h.prepare(req)
 	if err := h.roundTrip(req); err != nil {
@@ -423,6 +468,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		req.reset.body.Store(true)
 	}
 	h.respond(req)
+}
+
+// targetFailed answers a request whose proxy_pass with variables could not
+// be resolved (err), and logs it. Out of line: ServeHTTP's code and frame
+// stay small.
+//
+//go:noinline
+func (h *Handler) targetFailed(req *request, err error) {
+	req.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
+	status := targetErrorStatus(err)
+	if status == http.StatusBadGateway {
+		// A name not resolved (or no resolver): nginx finalizes the
+		// upstream (ngx_http_upstream_finalize_request), and the
+		// connection says "sending to client" from then on, as
+		// auth_request's "auth request unexpected status: 502 while
+		// sending to client" shows (recorded with 1.22.1).
+		req.st.LogAction = errlog.ActionToClient
+	}
+	fail(req.w, status, h.server)
+}
+
+// answerFromCache goes through the cache c (h.cache's base) for a request
+// it may answer, and reports whether the request was answered: from the
+// cache, by its purge, or with an error; false sends it upstream. Out of
+// line: ServeHTTP's code and frame stay small where no cache is set.
+//
+//go:noinline
+func (h *Handler) answerFromCache(req *request, c *cacheRule) bool {
+	// NGINX Plus's proxy_cache_purge, before the method test: a PURGE
+	// request is not one the cache answers. nginx names the zone of a
+	// proxy_cache with variables after the method test.
+	purge := c.rule.Purges(req.st)
+	if !purge && !c.method(req.in.Method) {
+		return false
+	}
+	if !h.pickCache(req) {
+		return true // answered: proxy_cache's value names no zone
+	}
+	if req.cache == nil {
+		return false
+	}
+	if purge {
+		fail(req.w, req.cache.rule.PurgeKey(h.cacheKey(req)), h.server)
+		return true
+	}
+	h.serveCached(req)
+	return true
 }
 
 // spooled notes a body that went to a temporary file: its name is
@@ -596,8 +688,11 @@ func bodyErrorStatus(r *http.Request, err error) int {
 // every proxied request's stack.
 //
 //go:noinline
-func (h *Handler) errorLog(w http.ResponseWriter) *errlog.Logger {
-	return errlog.For(w, h.log)
+func (h *Handler) errorLog(caps *writerCaps) *errlog.Logger {
+	if caps.chooser != nil {
+		return caps.chooser.ErrorLog(h.log)
+	}
+	return h.log
 }
 
 // logRequest describes the request for an error log line (built only when a

@@ -81,10 +81,10 @@ func (h *Handler) respond(req *request) {
 	}
 	h.addStickyCookie(req)
 	h.learnSession(req, true)
-	if rs, ok := req.w.(ReasonSetter); ok {
+	if rs := req.caps.reason; rs != nil {
 		rs.SetReason(resp.head.Status, resp.head.Reason)
 	}
-	if ht, ok := req.w.(HeadTimer); ok {
+	if ht := req.caps.headTimer; ht != nil {
 		ht.SetHeadTime(req.cur.headAt)
 	}
 	if resp.upgraded {
@@ -92,14 +92,15 @@ func (h *Handler) respond(req *request) {
 		return
 	}
 	status := resp.head.Status
-	if un, ok := req.w.(UpstreamNamer); ok {
+	if un := req.caps.namer; un != nil {
 		if resp.entry == nil && req.cur.srv != nil {
 			un.NameUpstream(h.schemeOf(req), req.cur.srv.Name(), req.sentURI())
 		} else {
 			un.NameUpstream("", "", nil) // from the cache: none
 		}
 	}
-	if hf, ok := req.w.(HeadFilter); ok {
+	if hf := req.caps.filter; hf != nil {
+		var ok bool
 		if status, ok = hf.FilterHead(status); !ok {
 			return // the writer ended the response; the upstream's is dropped
 		}
@@ -128,7 +129,7 @@ func (h *Handler) respond(req *request) {
 		h.startStore(req)
 	}
 	req.w.WriteHeader(status)
-	if br, ok := req.w.(BodyRefuser); ok && br.RefusedBody() {
+	if br := req.caps.refuser; br != nil && br.RefusedBody() {
 		// Answered otherwise: the upstream's body is neither read nor
 		// cached (the fill is dropped) nor stored.
 		if req.store != nil {
@@ -275,19 +276,20 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	// The list for $upstream_http_* is the State's, reused: no allocation.
 	fields := req.st.UpstreamFields()
 	var values []string
-	if vs, ok := req.w.(ValueStore); ok {
+	if vs := req.caps.values; vs != nil {
 		values = vs.HeaderValues(len(head.Headers))
 	} else {
 		values = make([]string, len(head.Headers))
 	}
 	out := req.w.Header()
-	orderer, _ := req.w.(FieldOrderer)
+	orderer := req.caps.orderer
 	order := req.order[:0]
 	// listing: the fields go to the writer as a list (FieldLister), the
 	// header map untouched, while each key has one value: values[j] is
 	// order[j]'s then (j <= i, so the map's values[i] never overlap).
 	// Anything else turns the list into the map (spill) and goes on there.
-	lister, listing := req.w.(FieldLister)
+	lister := req.caps.lister
+	listing := lister != nil
 	off := 0
 	// The Location proxy_redirect rewrote last, as its index among
 	// out["Location"] and its place in order: the one nginx keeps as
@@ -520,7 +522,7 @@ func (h *Handler) copyBody(req *request) error {
 	if req.cut != nil && resp.entry != nil {
 		return h.copyEntryCut(req)
 	}
-	var cw io.Writer = w
+	cw := req.caps.out
 	if req.cut != nil {
 		cw = req.cut.Stream(w) // one range: the response is read in order
 	}

@@ -169,7 +169,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	req.out.hints = h.hintsFor(req)
 	req.out.resendable = config.Idempotent(req.in.Method) || h.set.ProxyNextUpstream&config.NextNonIdempotent != 0
 	if ctx.Done() != nil { // else proxy_ignore_client_abort: nothing to watch
-		req.out.watcher, _ = req.w.(ClientWatcher)
+		req.out.watcher = req.caps.watcher
 	}
 	var err error
 	// A reused connection the server had already closed is tried again once on

@@ -85,7 +85,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 	r.p, r.n, r.err = p, 0, nil
 	err := r.raw.Read(r.step)
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		// The deadline ended the read, maybe as the bytes came (the
 		// stall edge): Control runs the step without the poller's
 		// deadline check, and without waiting.

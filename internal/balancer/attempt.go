@@ -105,11 +105,13 @@ func (a *Attempt) Reset(p *upstream.Pool, pol Policy, in Input) {
 		a.endPending()
 		a.cur.Release(time.Time{}, upstream.Neutral)
 	}
-	// Cleared in place, the tried set's memory kept: a composite literal
-	// would be built on the stack first and copied.
-	t := a.tried
-	*a = Attempt{}
-	a.pool, a.policy, a.key, a.addr, a.tried, a.sticky, a.bound = p, pol, in.Key, in.ClientAddr, t, in.StickyID, in.Bound
+	// Every field set by name, the tried set's memory kept: cheaper than
+	// clearing the whole struct and setting the inputs again
+	// (TestResetSetsEveryField counts the fields).
+	a.pool, a.policy, a.key, a.addr, a.sticky, a.bound = p, pol, in.Key, in.ClientAddr, in.StickyID, in.Bound
+	a.backup, a.cur, a.stuck = false, nil, false
+	a.ptries, a.phash, a.rehash, a.pinit = 0, 0, 0, false
+	a.pending, a.since, a.queued = false, time.Time{}, 0
 	tries, n, gen := p.Shape()
 	a.tries, a.gen = tries, gen
 	if in.MaxTries > 0 && a.tries > in.MaxTries {
@@ -130,7 +132,11 @@ func (a *Attempt) Next(now time.Time) (*upstream.Server, error) {
 		panic("balancer: Attempt.Next called before Release of the previous server")
 	}
 	if !a.backup {
-		if s := a.pool.Acquire(false, now, (*chooser)(a)); s != nil {
+		s, single := a.acquireSingle(now)
+		if !single {
+			s = a.pool.Acquire(false, now, (*chooser)(a))
+		}
+		if s != nil {
 			a.hold(s, now)
 			return s, nil
 		}
@@ -145,6 +151,37 @@ func (a *Attempt) Next(now time.Time) (*upstream.Server, error) {
 		return s, nil
 	}
 	return nil, ErrNoLiveUpstream
+}
+
+// acquireSingle is the pick of a single-server pool's primary tier
+// (upstream.Pool.AcquireSingle) when it gives the answer of the general one,
+// Acquire with the chooser: no server is bound to the request nor named by
+// a sticky ID, and the policy is one whose choice in such a pool is round
+// robin's (the server unless it is unusable). It does the chooser's
+// bookkeeping (the tried set, its generation, Sticky). single false says it
+// picked nothing, and the general pick has to.
+func (a *Attempt) acquireSingle(now time.Time) (s *upstream.Server, single bool) {
+	if a.bound != nil || len(a.sticky) > 0 {
+		return nil, false
+	}
+	switch a.policy.(type) {
+	case *RoundRobin, *LeastConn, *LeastTime, *IPHash, *Hash, *Random:
+	default:
+		return nil, false
+	}
+	s, gen, single := a.pool.AcquireSingle(now)
+	if !single {
+		return nil, false
+	}
+	a.stuck = false
+	if gen != a.gen {
+		a.tried.reset(1) // as chooser.Choose: the membership changed
+		a.gen = gen
+	}
+	if s != nil {
+		a.tried.set(0)
+	}
+	return s, true
 }
 
 // hold makes s the server held now, counting the request as incomplete
@@ -175,6 +212,9 @@ func (a *Attempt) Sample(m upstream.Metric, d time.Duration) {
 		return
 	}
 	a.cur.Sample(m, d)
+	if !a.pending {
+		return // nothing to end (the policy is not least_time inflight)
+	}
 	if lt, ok := a.policy.(*LeastTime); ok && lt.Metric == m {
 		a.endPending()
 	}

@@ -100,15 +100,26 @@ func checkTrailerDecl(hs Headers) error {
 // contentLength parses the Content-Length fields of hs, the first of which
 // is hs[first]: each element of each line must be 1*DIGIT and
 // byte-identical to the first; the result fits in an int64. Several equal
-// values collapse to one (RFC 9110 section 8.6).
-func contentLength(hs Headers, first int) (int64, error) {
+// values collapse to one (RFC 9110 section 8.6). lines is the number of
+// Content-Length lines in hs (the parser's count, seen[fieldContentLength]):
+// the fields after the last are not looked at.
+func contentLength(hs Headers, first, lines int) (int64, error) {
 	var val []byte
 	var n int64
 	// listElems' elements, without its iterator: this runs for every
 	// response and every request with a body.
-	for i := first; i < len(hs); i++ {
+	for i := first; lines > 0 && i < len(hs); i++ {
 		if i > first && !equalLower(hs[i].Name, "content-length") {
 			continue
+		}
+		lines--
+		if val == nil {
+			if d, ok := ParseDecimal(hs[i].Value); ok {
+				// The common line, one element without OWS: what the
+				// loop below finds, without its search for a comma.
+				val, n = hs[i].Value, d
+				continue
+			}
 		}
 		for v, more := hs[i].Value, true; more; {
 			e := v
@@ -147,7 +158,9 @@ func ParseDecimal[T ~string | ~[]byte](b T) (int64, bool) {
 			return 0, false
 		}
 		d := int64(c - '0')
-		if n > (math.MaxInt64-d)/10 {
+		// Below 18 digits n*10+d cannot overflow: the check (a division)
+		// is for the longer numbers only.
+		if i >= 18 && n > (math.MaxInt64-d)/10 {
 			return 0, false
 		}
 		n = n*10 + d

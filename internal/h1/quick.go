@@ -391,13 +391,12 @@ func (r *Response) quickStatusLine(b []byte) int {
 	default:
 		return 0
 	}
-	code := 0
-	for _, c := range b[9:12] {
-		if charClass[c]&cDigit == 0 {
-			return 0
-		}
-		code = code*10 + int(c-'0')
+	// Three DIGITs (a byte below '0' wraps above 9).
+	d0, d1, d2 := b[9]-'0', b[10]-'0', b[11]-'0'
+	if d0 > 9 || d1 > 9 || d2 > 9 {
+		return 0
 	}
+	code := int(d0)*100 + int(d1)*10 + int(d2)
 	if code < 100 || code > 599 {
 		return 0
 	}

@@ -1024,7 +1024,7 @@ func (r *Request) resolveFraming(s *seen, length int) error {
 	var n int64
 	if cl {
 		var err error
-		if n, err = contentLength(r.Headers, length); err != nil {
+		if n, err = contentLength(r.Headers, length, s[fieldContentLength]); err != nil {
 			return err
 		}
 	}

@@ -193,7 +193,7 @@ func (r *Response) resolveFraming(s *seen, length int, method []byte) error {
 		return ErrTEAndCL
 	}
 	if cl {
-		n, err := contentLength(r.Headers, length)
+		n, err := contentLength(r.Headers, length, s[fieldContentLength])
 		if err != nil {
 			return err
 		}

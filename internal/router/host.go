@@ -50,14 +50,18 @@ func NormalizeHost(host string) (string, error) {
 	if !allDigits(port) {
 		return "", errHostPort
 	}
-	if err := checkName(name); err != nil {
+	upper, err := checkName(name)
+	if err != nil {
 		return "", err
 	}
 	name = strings.TrimSuffix(name, ".")
 	if name == "" {
 		return "", errHostEmpty
 	}
-	return lower(name), nil
+	if upper {
+		return strings.ToLower(name), nil
+	}
+	return name, nil
 }
 
 // normalizeLiteral handles "[v6addr]" with an optional ":port".
@@ -78,37 +82,47 @@ func normalizeLiteral(host string) (string, error) {
 }
 
 // checkName applies nginx's rules (no "..", no "/", no NUL or controls) and the
-// RFC 3986 reg-name alphabet.
-func checkName(name string) error {
+// RFC 3986 reg-name alphabet. upper reports an upper-case letter in name, so
+// that the caller lower-cases only then, without a second pass over name.
+func checkName(name string) (upper bool, err error) {
+	var seen uint8
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if c == '.' && i > 0 && name[i-1] == '.' {
-			return errHostDots
+			return false, errHostDots
 		}
-		if !hostByte(c) {
-			return errHostByte
+		k := hostBytes[c]
+		if k == 0 {
+			return false, errHostByte
 		}
+		seen |= k
 	}
-	return nil
+	return seen&hostUpper != 0, nil
 }
 
-// hostByte reports whether c may appear in a reg-name (RFC 3986 section 3.2.2:
-// unreserved, sub-delims, and "%" of pct-encoded).
-func hostByte(c byte) bool { return hostBytes[c] }
-
-// hostBytes is hostByte's answer for each byte, built once: every request's
-// Host is checked byte by byte.
-var hostBytes = func() (t [256]bool) {
+// hostBytes classes each byte for checkName, built once: every request's Host
+// is checked byte by byte. 0 is a byte that may not appear in a reg-name (RFC
+// 3986 section 3.2.2: unreserved, sub-delims, and "%" of pct-encoded); every
+// other has hostOK, and the upper-case letters hostUpper too.
+var hostBytes = func() (t [256]uint8) {
 	for c := range 256 {
 		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-			t[c] = true
-		default:
-			t[c] = strings.IndexByte("-._~!$&'()*+,;=%", byte(c)) >= 0
+		case 'A' <= c && c <= 'Z':
+			t[c] = hostOK | hostUpper
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			t[c] = hostOK
+		case strings.IndexByte("-._~!$&'()*+,;=%", byte(c)) >= 0:
+			t[c] = hostOK
 		}
 	}
 	return t
 }()
+
+// The classes of hostBytes.
+const (
+	hostOK    = 1 << iota // may appear in a reg-name
+	hostUpper             // an upper-case ASCII letter
+)
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

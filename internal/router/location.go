@@ -71,6 +71,9 @@ type level struct {
 	// prefix's and autoRedirect's keys: a path of another length is not
 	// looked up in them.
 	exactLens, prefixLens, redirectLens lengthSet
+	// root is prefix["/"] (nil when there is none): "location /" is in
+	// most servers, and the longest prefix of most paths.
+	root *locNode
 }
 
 // buildLevel indexes locs, which are the locations of one level in config order.
@@ -90,6 +93,7 @@ func buildLevel(locs []*config.Location, named map[string]*config.Location) (*le
 	slices.Reverse(lv.lengths)
 	lv.lengths = slices.Compact(lv.lengths)
 	lv.indexRedirects()
+	lv.root = lv.prefix["/"]
 	for p := range lv.exact {
 		lv.exactLens.add(len(p))
 	}
@@ -207,7 +211,7 @@ func (lv *level) find(path string, m *LocationMatch) outcome {
 			return rc
 		}
 	}
-	if !noregex && lv.matchRegex(path, m) {
+	if !noregex && len(lv.regexes) > 0 && lv.matchRegex(path, m) {
 		return found
 	}
 	return rc
@@ -234,6 +238,14 @@ func (lv *level) findStatic(path string) (outcome, *locNode) {
 	}
 	for _, l := range lv.lengths {
 		if l >= len(path) {
+			continue
+		}
+		if l == 1 && path[0] == '/' {
+			// The one key of length 1 a path starting with "/" can
+			// have: no look-up.
+			if lv.root != nil {
+				return again, lv.root
+			}
 			continue
 		}
 		if n := lv.prefix[path[:l]]; n != nil {

@@ -369,3 +369,29 @@ func TestLocationMatchLimit(t *testing.T) {
 		t.Errorf("normal path: %+v", m)
 	}
 }
+
+// TestLocationOneBytePrefixes checks the prefixes of length 1 that
+// findStatic takes without a look-up ("/", level.root) or with one (any
+// other byte), at the server level and nested.
+func TestLocationOneBytePrefixes(t *testing.T) {
+	s := serverOf(t,
+		prefix("x"),
+		prefix("/a", prefix("/", prefix("/a/b"))),
+		prefix("/"),
+	)
+	runLocCases(t, s, []locCase{
+		{"/", "/"},
+		{"/b", "/"},
+		{"/a", "/"}, // the "/" nested in "/a" is a prefix of it too
+		{"/ax", "/"},
+		{"/a/b/c", "/a/b"},
+		{"x", "x"},
+		{"xy", "x"},
+	})
+	runLocCases(t, serverOf(t, prefix("x"), prefix("/ab")), []locCase{
+		{"/", "-"},
+		{"/b", "-"},
+		{"/abc", "/ab"},
+		{"xa", "x"},
+	})
+}

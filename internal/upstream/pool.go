@@ -284,6 +284,35 @@ func (p *Pool) Acquire(backup bool, now time.Time, c Chooser) *Server {
 	return s
 }
 
+// AcquireSingle is Acquire of the primary tier of a single-server pool
+// (Single) with a Chooser that takes the server when View.Usable(0) says
+// it may, as every method of package balancer does in such a pool (nginx's
+// peers->single): it acquires the server then, or returns nil. gen is the
+// membership's generation (View.Gen). When the pool is not single-server,
+// it acquires nothing and returns single false, and the caller picks with
+// Acquire. Without a Chooser to call, it costs a pick no View and no
+// deferred unlock.
+func (p *Pool) AcquireSingle(now time.Time) (s *Server, gen uint64, single bool) {
+	p.g.mu.Lock()
+	t := p.t.Load()
+	if !t.single {
+		p.g.mu.Unlock()
+		return nil, 0, false
+	}
+	if s = t.primary[0]; !s.drain && s.usable(now, true) {
+		// Acquire's bookkeeping for a single pool, which probes nothing.
+		s.st.selected = now
+		s.st.active.Add(1)
+	} else {
+		s = nil
+	}
+	p.g.mu.Unlock()
+	if s != nil {
+		s.st.requests.Add(1)
+	}
+	return s, t.gen, true
+}
+
 // acquireLocked is the locked part of Acquire. The deferred unlock keeps
 // the upstream usable if a Chooser panics.
 func (p *Pool) acquireLocked(backup bool, now time.Time, c Chooser) *Server {

@@ -50,12 +50,14 @@ func (v View) Usable(i int) bool {
 func (v View) UsableSticky(i int) bool { return v.usable(i) }
 
 // usable is Usable without the drain mode.
-func (v View) usable(i int) bool {
-	s := v.tier[i]
+func (v View) usable(i int) bool { return v.tier[i].usable(v.now, v.t.single) }
+
+// usable is View.usable for s at now in a pool that is single or not.
+func (s *Server) usable(now time.Time, single bool) bool {
 	if s.set.Down || !s.healthy() || s.atMaxConns() {
 		return false
 	}
-	return v.t.single || !s.failedNow(v.now)
+	return single || !s.failedNow(now)
 }
 
 // Down reports whether server i is marked down.

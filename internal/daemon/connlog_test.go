@@ -28,6 +28,17 @@ func TestConnectionEndLines(t *testing.T) {
     client_header_timeout 200ms;
     server { listen 127.0.0.1:0; location / { return 200 "ok\n"; } }`)
 	logPath := filepath.Join(dir, "error.log")
+	// A reset after part of a request line needs the daemon to have read
+	// that part first (sendThen waits 100 ms): a daemon of its own with a
+	// long client_header_timeout, so that a loaded machine cannot turn the
+	// reset into a timeout.
+	slowDir := t.TempDir()
+	slowAddr := startDaemonLevel(t, slowDir, "info", `
+    access_log off;
+    client_header_timeout 30s;
+    server { listen 127.0.0.1:0; location / { return 200 "ok\n"; } }`)
+	slowLog := filepath.Join(slowDir, "error.log")
+	const slowCase = "reset in the request line" // the case on that daemon
 	const req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 	waitingClosed := "client closed connection while waiting for request, client: 127.0.0.1, server: " + addr
 	tests := []struct {
@@ -69,8 +80,8 @@ func TestConnectionEndLines(t *testing.T) {
 		{"reset before a request", func(t *testing.T) {
 			sendThen(t, addr, "", true)
 		}, []string{"recv() failed (104: Connection reset by peer) while waiting for request, client: 127.0.0.1, server: " + addr}},
-		{"reset in the request line", func(t *testing.T) {
-			sendThen(t, addr, "GET / HT", true)
+		{slowCase, func(t *testing.T) {
+			sendThen(t, slowAddr, "GET / HT", true)
 		}, []string{`recv() failed (104: Connection reset by peer) while reading client request line, client: 127.0.0.1, server: , request: "GET / HT"`}},
 		{"client_header_timeout before a request", func(t *testing.T) {
 			c := dialTCP(t, addr)
@@ -84,9 +95,13 @@ func TestConnectionEndLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := logSize(logPath)
+			log := logPath
+			if tt.name == slowCase {
+				log = slowLog
+			}
+			before := logSize(log)
 			tt.run(t)
-			got := waitNewLines(t, logPath, before, len(tt.want))
+			got := waitNewLines(t, log, before, len(tt.want))
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("logged:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}

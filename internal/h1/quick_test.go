@@ -246,53 +246,29 @@ func responseDump(r *Response, err error, rest string) string {
 }
 
 // TestFieldValueLen checks the eight-byte steps of fieldValueLen against the
-// class table: every byte at every place of a run, after runs of every
-// other byte.
+// class table.
 func TestFieldValueLen(t *testing.T) {
-	want := func(b []byte) int {
+	checkWordSteps(t, "fieldValueLen", fieldValueLen, func(b []byte) int {
 		for i, c := range b {
 			if charClass[c]&cValue == 0 {
 				return i
 			}
 		}
 		return len(b)
-	}
-	for fill := 0; fill < 256; fill++ {
-		for c := 0; c < 256; c++ {
-			for p := 0; p < 19; p++ {
-				b := bytes.Repeat([]byte{byte(fill)}, 19)
-				b[p] = byte(c)
-				for _, s := range [][]byte{b, b[:p+1], b[p:]} {
-					if got, w := fieldValueLen(s), want(s); got != w {
-						t.Fatalf("fieldValueLen(%q) = %d, want %d", s, got, w)
-					}
-				}
-			}
-		}
-	}
-	// Runs of the bytes around the edges of the class, for the borrows
-	// between neighbouring bytes.
-	edges := []byte{0x00, 0x01, 0x09, 0x0a, 0x0d, 0x1f, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0x81, 0xfe, 0xff}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 200000 {
-		b := make([]byte, rng.IntN(25))
-		for i := range b {
-			b[i] = edges[rng.IntN(len(edges))]
-			if rng.IntN(3) > 0 {
-				b[i] = 0x20 + byte(rng.IntN(0x5f))
-			}
-		}
-		if got, w := fieldValueLen(b), want(b); got != w {
-			t.Fatalf("fieldValueLen(%q) = %d, want %d", b, got, w)
-		}
-	}
+	}, wordStepRuns{
+		// the bytes around the edges of the class, for the borrows
+		// between neighbouring bytes
+		edges: []byte{0x00, 0x01, 0x09, 0x0a, 0x0d, 0x1f, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0x81, 0xfe, 0xff},
+		inner: func(rng *rand.Rand) byte { return 0x20 + byte(rng.IntN(0x5f)) },
+		odds:  3, maxLen: 25, seed: 1,
+	})
 }
 
 // TestPlainNameLen checks the eight-byte steps of plainNameLen against a
 // byte at a time: the run of letters, digits and '-' b starts with, up to
 // where fewer than eight bytes are left.
 func TestPlainNameLen(t *testing.T) {
-	want := func(b []byte) int {
+	checkWordSteps(t, "plainNameLen", plainNameLen, func(b []byte) int {
 		full := len(b) &^ 7
 		for i, c := range b[:full] {
 			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
@@ -300,34 +276,55 @@ func TestPlainNameLen(t *testing.T) {
 			}
 		}
 		return full
-	}
+	}, wordStepRuns{
+		// the bytes around the edges of the ranges, for the carries
+		// between neighbouring bytes
+		edges: []byte{0x00, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x39, 0x3a, 0x40, 0x41, 0x5a, 0x5b, 0x5f, 0x60, 0x61, 0x7a, 0x7b, 0x7f, 0x80, 0xc1, 0xda, 0xe1, 0xfa, 0xff},
+		inner: func(rng *rand.Rand) byte { return "abcxyzABCXYZ0189-"[rng.IntN(17)] },
+		odds:  4, maxLen: 33, seed: 3,
+	})
+}
+
+// wordStepRuns are checkWordSteps' random runs: up to maxLen bytes each,
+// every byte one of edges, or (odds-1 times in odds) one inner gives.
+type wordStepRuns struct {
+	edges  []byte
+	inner  func(*rand.Rand) byte
+	odds   int
+	maxLen int
+	seed   uint64
+}
+
+// checkWordSteps holds f, a scan eight bytes a step, to want, its byte at a
+// time reference: every byte at every place of a 19-byte run of every
+// other byte (the whole run, up to that byte, from it), then 200,000
+// random runs.
+func checkWordSteps(t *testing.T, name string, f, want func([]byte) int, runs wordStepRuns) {
+	t.Helper()
 	for fill := 0; fill < 256; fill++ {
 		for c := 0; c < 256; c++ {
 			for p := 0; p < 19; p++ {
 				b := bytes.Repeat([]byte{byte(fill)}, 19)
 				b[p] = byte(c)
 				for _, s := range [][]byte{b, b[:p+1], b[p:]} {
-					if got, w := plainNameLen(s), want(s); got != w {
-						t.Fatalf("plainNameLen(%q) = %d, want %d", s, got, w)
+					if got, w := f(s), want(s); got != w {
+						t.Fatalf("%s(%q) = %d, want %d", name, s, got, w)
 					}
 				}
 			}
 		}
 	}
-	// Names made of the bytes around the edges of the ranges, for the
-	// carries between neighbouring bytes.
-	edges := []byte{0x00, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x39, 0x3a, 0x40, 0x41, 0x5a, 0x5b, 0x5f, 0x60, 0x61, 0x7a, 0x7b, 0x7f, 0x80, 0xc1, 0xda, 0xe1, 0xfa, 0xff}
-	rng := rand.New(rand.NewPCG(3, 4))
+	rng := rand.New(rand.NewPCG(runs.seed, runs.seed+1))
 	for range 200000 {
-		b := make([]byte, rng.IntN(33))
+		b := make([]byte, rng.IntN(runs.maxLen))
 		for i := range b {
-			b[i] = edges[rng.IntN(len(edges))]
-			if rng.IntN(4) > 0 {
-				b[i] = "abcxyzABCXYZ0189-"[rng.IntN(17)]
+			b[i] = runs.edges[rng.IntN(len(runs.edges))]
+			if rng.IntN(runs.odds) > 0 {
+				b[i] = runs.inner(rng)
 			}
 		}
-		if got, w := plainNameLen(b), want(b); got != w {
-			t.Fatalf("plainNameLen(%q) = %d, want %d", b, got, w)
+		if got, w := f(b), want(b); got != w {
+			t.Fatalf("%s(%q) = %d, want %d", name, b, got, w)
 		}
 	}
 }

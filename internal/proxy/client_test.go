@@ -50,24 +50,12 @@ func TestAliveDetectsClosedIdleConnections(t *testing.T) {
 		t.Error("an open, quiet connection was reported dead")
 	}
 	server.Close()
-	deadline := time.Now().Add(2 * time.Second)
-	for alive(pc) {
-		if time.Now().After(deadline) {
-			t.Fatal("a connection the server closed was still reported alive")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "a connection the server closed to be reported dead", func() bool { return !alive(pc) })
 	pc2, server2 := dial()
 	defer pc2.c.Close()
 	defer server2.Close()
 	server2.Write([]byte("HTTP/1.1 200 OK\r\n\r\n")) // bytes nobody asked for
-	deadline = time.Now().Add(2 * time.Second)
-	for alive(pc2) {
-		if time.Now().After(deadline) {
-			t.Fatal("a connection with stray bytes was reported reusable")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "a connection with stray bytes to be reported not reusable", func() bool { return !alive(pc2) })
 }
 
 // TestGetPeeksEveryReuse: every idle connection is checked before reuse,
@@ -97,22 +85,16 @@ func TestGetPeeksEveryReuse(t *testing.T) {
 			})
 			t.Cleanup(func() { close(done) })
 			pool := newConnPool(PoolOptions{})
-			pc, _, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, time.Now())
+			pc, _, err := pool.get(context.Background(), tcpTarget(addr), time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Wait until the server's close or bytes reached us, then pool
 			// it as if it had just carried a response.
-			deadline := time.Now().Add(2 * time.Second)
-			for alive(pc) {
-				if time.Now().After(deadline) {
-					t.Fatal("the server's close or bytes never arrived")
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			waitFor(t, "the server's close or bytes to arrive", func() bool { return !alive(pc) })
 			pool.put(pc, time.Now())
 			pc.lastUsed = time.Now().Add(-tc.idle)
-			got, reused, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, time.Now())
+			got, reused, err := pool.get(context.Background(), tcpTarget(addr), time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +142,7 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 	pool := newConnPool(PoolOptions{})
 	for i := range 2 {
 		ctx := context.Background()
-		pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: ln.Addr().String(), timeout: time.Second}, time.Now())
+		pc, reused, err := pool.get(ctx, tcpTarget(ln.Addr().String()), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +154,7 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 		_, err = pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: time.Second}, &resp)
 		if errors.Is(err, errStale) {
 			// What the proxy does: once more on a fresh connection.
-			pc, reused, err = pool.get(ctx, &dialTarget{network: "tcp", addr: ln.Addr().String(), timeout: time.Second}, time.Now())
+			pc, reused, err = pool.get(ctx, tcpTarget(ln.Addr().String()), time.Now())
 			if err != nil || reused {
 				t.Fatalf("retry got a reused connection (%v) or %v", reused, err)
 			}
@@ -244,7 +226,7 @@ func TestExchangeWritesWholeRequests(t *testing.T) {
 			})
 			pool := newConnPool(PoolOptions{})
 			ctx := context.Background()
-			pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, time.Now())
+			pc, reused, err := pool.get(ctx, tcpTarget(addr), time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -317,7 +299,7 @@ func TestExchangeWaitEnds(t *testing.T) {
 			if tt.cancel > 0 {
 				time.AfterFunc(tt.cancel, cancel)
 			}
-			pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, time.Now())
+			pc, reused, err := pool.get(ctx, tcpTarget(addr), time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -360,7 +342,7 @@ func TestExchangeWaitEnds(t *testing.T) {
 func TestCloseGivesTheReadBufferBack(t *testing.T) {
 	addr := testutil.RawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	pool := newConnPool(PoolOptions{})
-	pc, _, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, time.Now())
+	pc, _, err := pool.get(context.Background(), tcpTarget(addr), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,9 +413,7 @@ func TestWriteBuffered(t *testing.T) {
 				t.Fatalf("wrote %q (%d), want %q", got.String(), n, tt.want)
 			}
 			resp.Close()
-			pool.mu.Lock()
-			idle := pool.idleLocked(connKey{network: "tcp", addr: addr})
-			pool.mu.Unlock()
+			idle := idleConns(pool, addr)
 			if len(idle) != 1 {
 				t.Fatalf("%d idle connections after a complete body, want 1 (reused)", len(idle))
 			}
@@ -449,15 +429,7 @@ func TestWriteBuffered(t *testing.T) {
 // deadline on the connection; Close must close it, not hand it to the next
 // request, which would fail with a timeout it never had.
 func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
-	addr := testutil.RawBackend(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			if _, err := http.ReadRequest(br); err != nil {
-				return
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		}
-	})
+	addr := okBackend(t)
 	pool := newConnPool(PoolOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	resp := getOnce(t, ctx, pool, addr)
@@ -466,9 +438,7 @@ func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
 	}
 	cancel()
 	resp.Close()
-	pool.mu.Lock()
-	idle := len(pool.idleLocked(connKey{network: "tcp", addr: addr}))
-	pool.mu.Unlock()
+	idle := len(idleConns(pool, addr))
 	if idle != 0 {
 		t.Errorf("%d idle connections after the client's context ended, want 0", idle)
 	}
@@ -478,15 +448,7 @@ func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
 // pool comes back to a list the pool still finds (its old one was dropped
 // with the map's entry), and the next request reuses it.
 func TestPutAfterCloseIdle(t *testing.T) {
-	addr := testutil.RawBackend(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			if _, err := http.ReadRequest(br); err != nil {
-				return
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		}
-	})
+	addr := okBackend(t)
 	pool := newConnPool(PoolOptions{})
 	ctx := context.Background()
 	resp := getOnce(t, ctx, pool, addr)
@@ -495,13 +457,11 @@ func TestPutAfterCloseIdle(t *testing.T) {
 		t.Fatalf("body %q, %v", body, err)
 	}
 	resp.Close()
-	pool.mu.Lock()
-	idle := len(pool.idleLocked(connKey{network: "tcp", addr: addr}))
-	pool.mu.Unlock()
+	idle := len(idleConns(pool, addr))
 	if idle != 1 {
 		t.Fatalf("%d idle connections after CloseIdle and a complete body, want 1", idle)
 	}
-	pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, time.Now())
+	pc, reused, err := pool.get(ctx, tcpTarget(addr), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +475,7 @@ func TestPutAfterCloseIdle(t *testing.T) {
 // returning the response with its body still to read.
 func getOnce(t *testing.T, ctx context.Context, pool *ConnPool, addr string) *upstreamResponse {
 	t.Helper()
-	pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, time.Now())
+	pc, reused, err := pool.get(ctx, tcpTarget(addr), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -563,21 +523,54 @@ func TestAliveOverTLS(t *testing.T) {
 		t.Fatal("a quiet idle TLS connection was not reused")
 	}
 	srv.CloseClientConnections()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	waitFor(t, "a TLS connection the server closed to look dead", func() bool {
 		pool.mu.Lock()
+		defer pool.mu.Unlock()
 		list := pool.idleLocked(dst.key())
-		gone := len(list) == 0 || !alive(list[0])
-		pool.mu.Unlock()
-		if gone {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a TLS connection the server closed still looks alive")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(list) == 0 || !alive(list[0])
+	})
 	if exchange() {
 		t.Error("a closed TLS connection was reused")
+	}
+}
+
+// tcpTarget is a plain TCP dial target for addr with a one-second connect
+// timeout.
+func tcpTarget(addr string) *dialTarget {
+	return &dialTarget{network: "tcp", addr: addr, timeout: time.Second}
+}
+
+// okBackend starts a keep-alive backend that answers every request with a
+// 2-byte "ok" body, and returns its address.
+func okBackend(t *testing.T) string {
+	t.Helper()
+	return testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+}
+
+// idleConns returns the pool's idle connections to the plain TCP target addr.
+func idleConns(pool *ConnPool, addr string) []*poolConn {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	return pool.idleLocked(tcpTarget(addr).key())
+}
+
+// waitFor polls cond until it holds, failing the test if it still does not
+// after two seconds; what says what is awaited.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -220,8 +220,8 @@ type request struct {
 	home *RequestSlot
 	// caps is what w can do beyond http.ResponseWriter, kept with the
 	// request's buffers: a request kept for its writer's next one asserts
-	// nothing again (takeRequest). Whatever puts another writer in w
-	// (backgroundUpdate) gives it caps of its own while it is there.
+	// nothing again (takeRequest). Another writer goes in w only through
+	// setWriter, which gives it caps of its own while it is there.
 	caps *writerCaps
 }
 
@@ -265,6 +265,17 @@ func (c *writerCaps) assert(w http.ResponseWriter) {
 	c.refuser, _ = w.(BodyRefuser)
 	c.watcher, _ = w.(ClientWatcher)
 	c.accel, _ = w.(AccelRedirector)
+}
+
+// setWriter makes w the writer req answers through, with caps asserted from
+// it: req.w and req.caps change together, never one without the other
+// (takeRequest pairs them for the writer ServeHTTP is given). It returns
+// what puts the writer and caps there were before back.
+func (req *request) setWriter(w http.ResponseWriter) (restore func()) {
+	prevW, prevCaps := req.w, req.caps
+	req.w, req.caps = w, new(writerCaps)
+	req.caps.assert(w)
+	return func() { req.w, req.caps = prevW, prevCaps }
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}

@@ -555,7 +555,7 @@ func (h *Handler) serveOpen(req *request, e *cache.Entry) {
 	}
 	br := entryReaders.Get().(*bufio.Reader)
 	br.Reset(e.Body)
-	*resp = upstreamResponse{head: resp.head, entry: e, entryReader: br, ctx: req.ctx}
+	resp.exchangeState = exchangeState{entry: e, entryReader: br, ctx: req.ctx}
 	if err := resp.body.Reset(br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
 		resp.closeAt(time.Time{})
 		fail(req.w, http.StatusInternalServerError, h.server)

@@ -43,7 +43,9 @@ func (h *Handler) respond(req *request) {
 			end = h.now()
 		}
 		resp.closeAt(end)
-		h.learnSession(req, false)
+		if req.target.Sticky != nil { // the common case skips the call
+			h.learnSession(req, false)
+		}
 		h.finishAttempt(req, end)
 	}()
 	if h.set.ProxyInterceptErrors && resp.head.Status >= http.StatusMultipleChoices {
@@ -79,8 +81,10 @@ func (h *Handler) respond(req *request) {
 		req.keepBody(false)
 		return
 	}
-	h.addStickyCookie(req)
-	h.learnSession(req, true)
+	if req.target.Sticky != nil {
+		h.addStickyCookie(req)
+		h.learnSession(req, true)
+	}
 	if rs := req.caps.reason; rs != nil {
 		rs.SetReason(resp.head.Status, resp.head.Reason)
 	}

@@ -143,6 +143,10 @@ type request struct {
 	// then, if nothing did, from bodyAnnounced (the client announced a
 	// body).
 	bodyVar, bodyAnnounced bool
+	// typeSeen says copyHeader met the upstream's first Content-Type field,
+	// and eventStream that it named text/event-stream (copyBody flushes
+	// such a body piece by piece).
+	typeSeen, eventStream bool
 	// order is the upstream's field order for the client's response, kept
 	// across uses (FieldOrderer copies it).
 	order []FieldPos

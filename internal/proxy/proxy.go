@@ -49,6 +49,10 @@ type Handler struct {
 	uri       uriRewrite
 	headers   []headerRule
 	ruleNames []string // names proxy_set_header sets, as written (they replace the client's, whatever its case)
+	// connlessBlock is blockSigs(nil), set by New with ruleNames: the
+	// block of a request without a Connection field. Zero (a Handler not
+	// made by New) has prepare ask blockSigs every time.
+	connlessBlock uint64
 	// setsConnection and setsUpgrade record a proxy_set_header for that
 	// field: it then replaces fulcrum's default upgrade pass-through.
 	setsConnection, setsUpgrade bool

@@ -189,7 +189,7 @@ func (h *Handler) appendUpgrade(b []byte, up string) []byte {
 // forwardable reports whether the client's header field name goes upstream.
 // Names compare without regard to case: they come as the client spelled them.
 func (h *Handler) forwardable(name string, conn []string) bool {
-	return !unforwarded.hasFold(name) && !containsFold(h.ruleNames, name) && !namedIn(conn, name)
+	return !unforwarded.hasFold(name) && !containsFold(h.ruleNames, name) && (len(conn) == 0 || !namedIn(conn, name))
 }
 
 // blockSigs returns the foldSig bits of every name that may keep a client's

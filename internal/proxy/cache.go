@@ -555,7 +555,7 @@ func (h *Handler) serveOpen(req *request, e *cache.Entry) {
 	}
 	br := entryReaders.Get().(*bufio.Reader)
 	br.Reset(e.Body)
-	*resp = upstreamResponse{head: resp.head, entry: e, entryReader: br, ctx: req.ctx}
+	resp.exchangeState = exchangeState{entry: e, entryReader: br, ctx: req.ctx}
 	if err := resp.body.Reset(br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
 		resp.closeAt(time.Time{})
 		fail(req.w, http.StatusInternalServerError, h.server)
@@ -777,13 +777,13 @@ type BackgroundUpdater interface {
 // writer that drops the response, as nginx's background subrequest does; the
 // client's connection waits for it before its next request, as in nginx.
 func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
-	defer cacherule.Background(&req.w, req.st)()
-	// The update answers the Discard in req.w: its caps, not the client
-	// writer's, until that writer is back.
-	caps := req.caps
-	req.caps = new(writerCaps)
-	req.caps.assert(req.w)
-	defer func() { req.caps = caps }()
+	// The update answers a Discard (Background flushes the client's
+	// writer and hands it back): with its caps, not the client writer's,
+	// until that writer is back. The defers run in reverse: the client's
+	// writer and caps go back first, then Background restores st.
+	w := req.w
+	defer cacherule.Background(&w, req.st)()
+	defer req.setWriter(w)()
 	stale, err := req.cache.zone.Open(cl.K)
 	if err != nil {
 		h.fetch(req, cl, nil)

@@ -119,6 +119,20 @@ func (d *dialTarget) key() connKey {
 	return k
 }
 
+// is reports whether k is d's key (d.key() == *k) without building that:
+// get asks it of the pool's last list on every request, and the address,
+// which differs first between two keys, is compared first.
+func (k *connKey) is(d *dialTarget) bool {
+	if k.addr != d.addr || k.network != d.network || k.local != d.local ||
+		k.keepalive != d.keepalive || k.noDelayOff != d.noDelayOff {
+		return false
+	}
+	if d.tls == nil {
+		return k.tls == "" && k.name == ""
+	}
+	return k.tls == d.tls.Key() && k.name == d.name
+}
+
 // poolConn is one upstream connection with its buffers and history.
 type poolConn struct {
 	c net.Conn
@@ -265,14 +279,13 @@ func newConnPool(o PoolOptions) *ConnPool {
 //
 //go:noinline
 func (p *ConnPool) get(ctx context.Context, dst *dialTarget, now time.Time) (*poolConn, bool, error) {
-	key := dst.key() // a struct, not a concatenation: no allocation per request
 	var home *idleList
 	for {
 		// The connection leaves the list under the lock and is checked
 		// after it: the check is a system call (a TLS one may wait
 		// aliveTLSWait), which other requests to the pool need not wait for.
 		p.mu.Lock()
-		home = p.listLocked(&key)
+		home = p.targetListLocked(dst)
 		n := len(home.conns)
 		if n == 0 {
 			p.mu.Unlock()
@@ -291,9 +304,19 @@ func (p *ConnPool) get(ctx context.Context, dst *dialTarget, now time.Time) (*po
 	if err != nil {
 		return nil, false, err
 	}
-	pc := newPoolConn(c, key, now)
+	pc := newPoolConn(c, home.key, now) // home's key is dst's
 	pc.home = home
 	return pc, false, nil
+}
+
+// targetListLocked is the idle list of dst's key (listLocked), the last
+// one used found without building the key; p.mu must be held.
+func (p *ConnPool) targetListLocked(dst *dialTarget) *idleList {
+	if l := p.last; l != nil && l.key.is(dst) {
+		return l
+	}
+	key := dst.key() // a struct, not a concatenation: no allocation per request
+	return p.listLocked(&key)
 }
 
 // listLocked is the idle list of key, made when there is none; p.mu must be
@@ -759,11 +782,11 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 			out.hints(&resp.head)
 		}
 	}
-	// Cleared in place, the head kept: a composite literal would be built
-	// in this frame first (448 bytes on every request's deepest path).
-	head := resp.head
-	*resp = upstreamResponse{}
-	resp.head, resp.pool, resp.pc, resp.ctx, resp.watch, resp.readTimeout = head, p, pc, ctx, watch, t.read
+	// Cleared in place, the head kept where it is: a composite literal
+	// would be built in this frame first (on every request's deepest
+	// path), and copying the head out and back cost two copies of it.
+	resp.exchangeState = exchangeState{}
+	resp.pool, resp.pc, resp.ctx, resp.watch, resp.readTimeout = p, pc, ctx, watch, t.read
 	if resp.head.Status == http.StatusSwitchingProtocols {
 		resp.upgraded = true
 		return true, nil
@@ -1061,7 +1084,14 @@ func copyFlushing(bw *bufio.Writer, w io.Writer, body io.Reader) error {
 // error, the connection is closed. After a 101 the connection is the upgraded
 // stream (pc.c, with pc.rbuf holding what the server already sent).
 type upstreamResponse struct {
-	head        h1.Response
+	head h1.Response
+	// exchangeState is the rest, which exchange clears for each
+	// response, its head kept in place.
+	exchangeState
+}
+
+// exchangeState is what an upstreamResponse holds besides its head.
+type exchangeState struct {
 	body        h1.Body
 	pool        *ConnPool
 	pc          *poolConn

@@ -158,6 +158,7 @@ func New(o Options) (*Handler, error) {
 	for _, r := range h.headers {
 		h.ruleNames = append(h.ruleNames, r.name)
 	}
+	h.connlessBlock = h.blockSigs(nil)
 	h.setsConnection = containsFold(h.ruleNames, "Connection")
 	h.setsLength = containsFold(h.ruleNames, "Content-Length")
 	h.setsUpgrade = containsFold(h.ruleNames, "Upgrade")

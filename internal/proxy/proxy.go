@@ -49,6 +49,10 @@ type Handler struct {
 	uri       uriRewrite
 	headers   []headerRule
 	ruleNames []string // names proxy_set_header sets, as written (they replace the client's, whatever its case)
+	// connlessBlock is blockSigs(nil), set by New with ruleNames: the
+	// block of a request without a Connection field. Zero (a Handler not
+	// made by New) has prepare ask blockSigs every time.
+	connlessBlock uint64
 	// setsConnection and setsUpgrade record a proxy_set_header for that
 	// field: it then replaces fulcrum's default upgrade pass-through.
 	setsConnection, setsUpgrade bool
@@ -143,6 +147,10 @@ type request struct {
 	// then, if nothing did, from bodyAnnounced (the client announced a
 	// body).
 	bodyVar, bodyAnnounced bool
+	// typeSeen says copyHeader met the upstream's first Content-Type field,
+	// and eventStream that it named text/event-stream (copyBody flushes
+	// such a body piece by piece).
+	typeSeen, eventStream bool
 	// order is the upstream's field order for the client's response, kept
 	// across uses (FieldOrderer copies it).
 	order []FieldPos
@@ -220,8 +228,8 @@ type request struct {
 	home *RequestSlot
 	// caps is what w can do beyond http.ResponseWriter, kept with the
 	// request's buffers: a request kept for its writer's next one asserts
-	// nothing again (takeRequest). Whatever puts another writer in w
-	// (backgroundUpdate) gives it caps of its own while it is there.
+	// nothing again (takeRequest). Another writer goes in w only through
+	// setWriter, which gives it caps of its own while it is there.
 	caps *writerCaps
 }
 
@@ -265,6 +273,17 @@ func (c *writerCaps) assert(w http.ResponseWriter) {
 	c.refuser, _ = w.(BodyRefuser)
 	c.watcher, _ = w.(ClientWatcher)
 	c.accel, _ = w.(AccelRedirector)
+}
+
+// setWriter makes w the writer req answers through, with caps asserted from
+// it: req.w and req.caps change together, never one without the other
+// (takeRequest pairs them for the writer ServeHTTP is given). It returns
+// what puts the writer and caps there were before back.
+func (req *request) setWriter(w http.ResponseWriter) (restore func()) {
+	prevW, prevCaps := req.w, req.caps
+	req.w, req.caps = w, new(writerCaps)
+	req.caps.assert(w)
+	return func() { req.w, req.caps = prevW, prevCaps }
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -43,7 +42,9 @@ func (h *Handler) respond(req *request) {
 			end = h.now()
 		}
 		resp.closeAt(end)
-		h.learnSession(req, false)
+		if req.target.Sticky != nil { // the common case skips the call
+			h.learnSession(req, false)
+		}
 		h.finishAttempt(req, end)
 	}()
 	if h.set.ProxyInterceptErrors && resp.head.Status >= http.StatusMultipleChoices {
@@ -79,8 +80,10 @@ func (h *Handler) respond(req *request) {
 		req.keepBody(false)
 		return
 	}
-	h.addStickyCookie(req)
-	h.learnSession(req, true)
+	if req.target.Sticky != nil {
+		h.addStickyCookie(req)
+		h.learnSession(req, true)
+	}
 	if rs := req.caps.reason; rs != nil {
 		rs.SetReason(resp.head.Status, resp.head.Reason)
 	}
@@ -269,6 +272,7 @@ type ReasonSetter interface {
 // error_page 500's answer too).
 func (h *Handler) copyHeader(req *request) (ok bool) {
 	head := &req.resp.head
+	req.typeSeen, req.eventStream = false, false // this response's, not an earlier one's
 	// One string for every field's text (h1.Headers.AppendText), built in the
 	// request's reused arena: one allocation for all of them.
 	req.arena = head.Headers.AppendText(req.arena[:0])
@@ -320,6 +324,10 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 		case "X-Accel-Charset":
 			if !h.set.IgnoreAccelCharset {
 				req.st.OverrideCharset = value // the charset filter's (the last wins)
+			}
+		case "Content-Type":
+			if !req.typeSeen { // the first, as h1.Headers.Get finds it
+				req.typeSeen, req.eventStream = true, isEventStreamText(value)
 			}
 		}
 		if h.hide.has(name) || (connField || h1.IsHopByHop(f.Name)) && !h.passed(req, head, f.Name) {
@@ -533,7 +541,7 @@ func (h *Handler) copyBody(req *request) error {
 	if req.store != nil {
 		cw = storeTee{w: cw, s: req.store}
 	}
-	flush := !req.buffered || head.Framing != h1.LengthBody || isEventStream(head.Headers.Get("Content-Type"))
+	flush := !req.buffered || head.Framing != h1.LengthBody || req.eventStream // copyHeader saw the Content-Type
 	var flusher http.Flusher
 	if flush {
 		flusher, _ = w.(http.Flusher)
@@ -681,16 +689,20 @@ func (h *Handler) warnExtra(req *request) {
 		`upstream sent more data than specified in "Content-Length" header while `+errlog.ActionBody)
 }
 
-// isEventStream reports a text/event-stream content type.
-func isEventStream(ct []byte) bool {
+// isEventStream reports a text/event-stream content type (copyHeader asks
+// isEventStreamText of the value's text).
+func isEventStream(ct []byte) bool { return isEventStreamText(string(ct)) }
+
+// isEventStreamText is isEventStream of a value as text (copyHeader's).
+func isEventStreamText(ct string) bool {
 	if len(ct) < len("text/event-stream") {
 		return false // the common short types, without the trimming
 	}
-	ct = bytes.TrimSpace(ct)
-	if i := bytes.IndexByte(ct, ';'); i >= 0 {
-		ct = bytes.TrimSpace(ct[:i])
+	ct = strings.TrimSpace(ct)
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = strings.TrimSpace(ct[:i])
 	}
-	return h1.EqualFold(ct, "text/event-stream")
+	return equalFoldASCII(ct, "text/event-stream")
 }
 
 // errUpgradeMismatch is a backend switching to another protocol than the one

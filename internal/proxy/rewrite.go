@@ -112,7 +112,7 @@ func (h *Handler) prepare(req *request) {
 		block := ^uint64(0) // sortedFields' names may be any a module set: each looked at
 		if fields == nil {
 			fields = sortedFields(in.Header)
-		} else {
+		} else if block = h.connlessBlock; len(conn) > 0 || block == 0 {
 			block = h.blockSigs(conn) // the client's names: tokens, ASCII
 		}
 		for _, f := range fields {
@@ -128,7 +128,9 @@ func (h *Handler) prepare(req *request) {
 	if req.caching {
 		b = req.appendCacheFields(b)
 	}
-	if up := upgradeType(conn, in.Header); up != "" && !strings.EqualFold(up, "h2c") {
+	if len(conn) == 0 {
+		// No Connection field: no upgrade asked (upgradeType).
+	} else if up := upgradeType(conn, in.Header); up != "" && !strings.EqualFold(up, "h2c") {
 		req.upgrade = up
 		b = h.appendUpgrade(b, up)
 	}
@@ -187,7 +189,7 @@ func (h *Handler) appendUpgrade(b []byte, up string) []byte {
 // forwardable reports whether the client's header field name goes upstream.
 // Names compare without regard to case: they come as the client spelled them.
 func (h *Handler) forwardable(name string, conn []string) bool {
-	return !unforwarded.hasFold(name) && !containsFold(h.ruleNames, name) && !namedIn(conn, name)
+	return !unforwarded.hasFold(name) && !containsFold(h.ruleNames, name) && (len(conn) == 0 || !namedIn(conn, name))
 }
 
 // blockSigs returns the foldSig bits of every name that may keep a client's

@@ -51,3 +51,26 @@ func TestWriterCapsKept(t *testing.T) {
 		t.Errorf("a pooled request state keeps its writer: %+v", *c2)
 	}
 }
+
+// TestSetWriterPairsCaps: setWriter puts a writer in the request with caps
+// asserted from it, and its restore puts back the writer and the caps that
+// were there, together.
+func TestSetWriterPairsCaps(t *testing.T) {
+	w := &keepingWriter{ResponseRecorder: httptest.NewRecorder()}
+	req := takeRequest(w)
+	req.w = w
+	caps := req.caps
+	other := httptest.NewRecorder()
+	restore := req.setWriter(other)
+	if req.w != http.ResponseWriter(other) || req.caps == caps || req.caps.w != http.ResponseWriter(other) || req.caps.reason != nil {
+		t.Fatalf("after setWriter: w %T, caps %+v", req.w, *req.caps)
+	}
+	if caps.w != http.ResponseWriter(w) || caps.reason == nil {
+		t.Fatalf("setWriter changed the caps it replaced: %+v", *caps)
+	}
+	restore()
+	if req.w != http.ResponseWriter(w) || req.caps != caps {
+		t.Fatalf("restore: w %T, caps %p, want %p", req.w, req.caps, caps)
+	}
+	req.release()
+}

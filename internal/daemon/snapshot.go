@@ -43,10 +43,10 @@ const Version = "0.1.0"
 // snapshot is everything one configuration needs to serve requests. It is built
 // whole before it is swapped in and never changes afterwards.
 type snapshot struct {
-	cfg      *config.Config
-	router   *router.Router
-	binds    []bind
-	byKey    map[string]*router.Listener
+	cfg    *config.Config
+	router *router.Router
+	binds  []bind
+	byKey  map[string]*router.Listener
 	// handlers are the locations' (and the server levels') handlers, with
 	// what the snapshot knows of each level once built (locEntry).
 	handlers map[*config.Location]*locEntry

@@ -515,8 +515,10 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 //
 //go:noinline
 func (s *snapshot) logAt(set *config.Settings) *errlog.Logger {
-	if l := s.levelLogs[set]; l != nil {
-		return l
+	if len(s.levelLogs) != 0 { // most configurations log at one place
+		if l := s.levelLogs[set]; l != nil {
+			return l
+		}
 	}
 	return s.log
 }

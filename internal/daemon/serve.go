@@ -39,19 +39,13 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	// finishedLater: the request's end (its mirrors, the log line, the
 	// scratch) was handed to the writer's goroutine (laterFinisher).
 	finishedLater := false
-	st, rec := &scratch.st, &scratch.rec
 	defer func() {
-		// Once the request's end went to the writer's goroutine
-		// (finishedLater), the recorder is that goroutine's: it clears it
-		// in putScratch. An HTTP/2 stream is never hijacked anyway.
 		if !finishedLater {
-			if rec.hijacked != nil {
-				s.upgrades.remove(rec.hijacked)
-			}
 			s.putScratch(scratch)
 			s.life.Leave()
 		}
 	}()
+	st := &scratch.st
 	fillRequest(st, r, ci)
 	if s.conns != nil {
 		st.Connections = s.conns
@@ -63,6 +57,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	}
 	// The recorder is zero (a new scratch, or one putScratch cleared): its
 	// fields are set, not the whole struct written again.
+	rec := &scratch.rec
 	rec.ResponseWriter, rec.st, rec.snap, rec.req, rec.ci = w, st, s, r, ci
 	rec.kept = &scratch.proxy
 	switch ew := w.(type) {
@@ -72,6 +67,14 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	case engineWriter:
 		rec.ew = ew
 	}
+	defer func() {
+		// Once the request's end went to the writer's goroutine
+		// (finishedLater), the recorder is that goroutine's: it clears it
+		// in putScratch. An HTTP/2 stream is never hijacked anyway.
+		if !finishedLater && rec.hijacked != nil {
+			s.upgrades.remove(rec.hijacked)
+		}
+	}()
 	l := ci.listener(s, key)
 	if l == nil { // a listener left over from a previous configuration, draining
 		errpage.Write(rec, http.StatusNotFound, "fulcrum")
@@ -109,94 +112,79 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	if rule := s.realIP[srv.Config]; rule != nil && !misdirect {
 		rec.realIPSet = rule.apply(r, st)
 	}
-	// completed: the handler returned (no panic); left: what it left of
-	// the request body.
+	// The response goes out whole before its log line, as in nginx, so the
+	// line can say what was sent; not after a panic, which must leave the
+	// response cut short (the engine closes the connection).
+	// The request is finished, as in nginx, only once the mirror
+	// subrequests it started are done, even when its handler panicked:
+	// they read the engine's buffers, which the next request reuses.
+	// A post_action runs once the response went out whole and the mirrors
+	// are done, before the log line: the connection's next request waits
+	// for it, as in nginx.
 	completed := false
 	var left *deadlineBody
 	defer func() {
-		finishedLater = s.endRequest(rec, scratch, completed, left)
+		if completed {
+			rec.complete()
+			rec.logSendTimeout()
+			st.Completed = rec.sentWhole()
+			discardBody(rec, ci, left)
+		}
+		ci.log = rec.log() // the connection's lines follow the request's level
+		post := postActionTarget(rec, completed)
+		logSet := rec.set // a post action's location logs instead
+		if rec.mirrors != nil || post != "" {
+			// Only a request with mirrors or a post action asks (its
+			// writer is never replaced): the type check stays off the
+			// common path.
+			if lf, ok := rec.ResponseWriter.(laterFinisher); ok && completed {
+				// HTTP/2: the stream ends now; the mirrors, the post
+				// action, then the log line, finish the request on the
+				// connection.
+				rec.account(ci)
+				s.countZones(rec)
+				finishedLater = true
+				lf.finishLater(func() {
+					if rec.mirrors != nil {
+						rec.mirrors.wait()
+						s.logMirrors(rec.mirrors, st.BytesSent)
+					}
+					logSet := rec.set
+					if post != "" {
+						logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
+					}
+					s.access.log(logSet, st)
+					s.logVariableErrors(rec, st, r)
+					rec.closeBody()
+					s.putScratch(scratch)
+					s.life.Leave()
+				})
+				return
+			}
+			if rec.mirrors != nil {
+				s.finishMirrors(rec, completed)
+			}
+			if post != "" {
+				if rec.ew != nil {
+					rec.ew.flushNow() // the client has its whole answer first
+				}
+				logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
+			}
+		}
+		rec.closeBody()
+		rec.account(ci)
+		s.countZones(rec)
+		s.access.log(logSet, st)
+		s.logVariableErrors(rec, st, r)
 	}()
-	// The server's status zone counts the request from here on; its end
-	// (endRequest) counts the request's end (countZones), also after a
-	// panic.
+	// The server's status zone counts the request from here on; the
+	// deferred end above counts its end (countZones), also after a panic.
 	if id := srv.Config.StatusZoneID; id > 0 && id < len(s.serverZones) {
 		rec.zone = s.serverZones[id]
 		rec.zone.Begin()
 	}
 	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts, misdirect)
 	completed = true
-}
-
-// endRequest ends a request that reached its server (serveHTTP): the
-// rest of a completed response, the error log level of the connection's
-// next lines, the mirrors and the post action, the byte counts, the
-// status zones and the access log line. It reports true when it handed
-// that end to the writer's goroutine (an HTTP/2 stream with mirrors or a
-// post action, laterFinisher), which then also gives the scratch back.
-//
-// The response goes out whole before its log line, as in nginx, so the
-// line can say what was sent; not after a panic, which must leave the
-// response cut short (the engine closes the connection).
-// The request is finished, as in nginx, only once the mirror
-// subrequests it started are done, even when its handler panicked:
-// they read the engine's buffers, which the next request reuses.
-// A post_action runs once the response went out whole and the mirrors
-// are done, before the log line: the connection's next request waits
-// for it, as in nginx.
-func (s *snapshot) endRequest(rec *recorder, scratch *requestScratch, completed bool, left *deadlineBody) bool {
-	r, st, ci := rec.req, rec.st, rec.ci
-	if completed {
-		rec.complete()
-		rec.logSendTimeout()
-		st.Completed = rec.sentWhole()
-		discardBody(rec, ci, left)
-	}
-	ci.log = rec.log() // the connection's lines follow the request's level
-	post := postActionTarget(rec, completed)
-	logSet := rec.set // a post action's location logs instead
-	if rec.mirrors != nil || post != "" {
-		// Only a request with mirrors or a post action asks (its
-		// writer is never replaced): the type check stays off the
-		// common path.
-		if lf, ok := rec.ResponseWriter.(laterFinisher); ok && completed {
-			// HTTP/2: the stream ends now; the mirrors, the post
-			// action, then the log line, finish the request on the
-			// connection.
-			rec.account(ci)
-			s.countZones(rec)
-			lf.finishLater(func() {
-				if rec.mirrors != nil {
-					rec.mirrors.wait()
-					s.logMirrors(rec.mirrors, st.BytesSent)
-				}
-				logSet := rec.set
-				if post != "" {
-					logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
-				}
-				s.access.log(logSet, st)
-				s.logVariableErrors(rec, st, r)
-				rec.closeBody()
-				s.putScratch(scratch)
-				s.life.Leave()
-			})
-			return true
-		}
-		if rec.mirrors != nil {
-			s.finishMirrors(rec, completed)
-		}
-		if post != "" {
-			if rec.ew != nil {
-				rec.ew.flushNow() // the client has its whole answer first
-			}
-			logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
-		}
-	}
-	rec.closeBody()
-	rec.account(ci)
-	s.countZones(rec)
-	s.access.log(logSet, st)
-	s.logVariableErrors(rec, st, r)
-	return false
 }
 
 // serveFound serves a request whose server block is chosen: the location, its

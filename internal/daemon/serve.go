@@ -1558,6 +1558,10 @@ func (w *recorder) account(ci *connInfo) {
 	}
 }
 
+// WriteHeader runs nginx's header filters on the response (headerFilters),
+// except where the level in force runs none (plain: its settings are
+// plainSet, locEntry.plainHead) and the response asks for none of its own,
+// then writes the head.
 func (w *recorder) WriteHeader(code int) {
 	if w.wroteHeader || code < 200 && code != http.StatusSwitchingProtocols {
 		if code < 200 {
@@ -1574,16 +1578,13 @@ func (w *recorder) WriteHeader(code int) {
 	if w.img != nil && !w.img.done {
 		return // the image filter holds the header until the body is read
 	}
-	// plain: the level in force runs no header filter (locEntry.plainHead)
-	// and the response asks for none of its own.
+	// plain: no header filter runs for this response
 	plain := w.set == w.plainSet && w.set != nil && w.filterStatus == 0 && w.st.OverrideCharset == "" && !w.st.LimitRateSet
 	if !plain && w.img == nil && w.set != nil && w.set.ImageFilter.Op != config.ImageOff && (!w.sub || w.included()) && w.startImage(code) {
 		return
 	}
 	w.wroteHeader = true
-	if w.statusOverride != 0 {
-		code = w.statusOverride
-	}
+	code = cmp.Or(w.statusOverride, code) // an error_page's status
 	w.st.Status = code
 	if w.ew != nil && w.ew.listServer(w.server) {
 		// The engine's writer holds the proxy's fields as a list: the

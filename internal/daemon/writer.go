@@ -318,6 +318,10 @@ func (w *respWriter) SetFieldOrder(order []proxy.FieldPos) {
 // is not taken (fulcrum's phrase goes out): it would end or corrupt the
 // status line.
 func (w *respWriter) SetReason(status int, reason []byte) {
+	if status == http.StatusOK && string(reason) == "OK" {
+		w.reasonFor = 0 // fulcrum's phrase is the same: nothing to copy
+		return
+	}
 	if !safeValue(reason) {
 		return
 	}

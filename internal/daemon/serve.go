@@ -990,7 +990,7 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 		st.Scheme, st.TLS = "https", ci.tls
 	}
 	st.Proto = r.Proto
-	if r.ProtoMajor == 1 {
+	if r.ProtoMajor == 1 && !endsWithWord(ci.requestLine, r.Proto) {
 		// $server_protocol is the version as sent ("HTTP/1.2" for a
 		// request served as HTTP/1.1, as nginx 1.22.1 has it): the end of
 		// the request line, whose parts are single-space separated.
@@ -1011,6 +1011,14 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	if ci.rawc != nil {
 		st.Socket = ci
 	}
+}
+
+// endsWithWord reports whether line ends with a space and word: then word,
+// which has no space, is line's last part. Most request lines end with the
+// version h1 read (r.Proto), which this finds without a scan of the line.
+func endsWithWord(line, word string) bool {
+	n := len(line) - len(word)
+	return n > 0 && line[n-1] == ' ' && line[n:] == word
 }
 
 // originForm strips the scheme and authority of an absolute-form request target

@@ -56,7 +56,7 @@ func (s *snapshot) tryFilesEnds(loc *config.Location, limited bool, r *http.Requ
 	if loc == nil || len(mirrorSettings(loc, limited).TryFiles) == 0 {
 		return false
 	}
-	h := s.handlers[loc]
+	h := s.handlerOf(loc)
 	if limited {
 		h = s.limitHandlers[loc]
 	}

@@ -151,7 +151,7 @@ func (s *snapshot) filesOf(loc *config.Location) *staticHandler {
 	if loc == nil {
 		return nil
 	}
-	switch h := s.handlers[loc].(type) {
+	switch h := s.handlerOf(loc).(type) {
 	case *staticHandler:
 		return h
 	case tryFilesFirst:

@@ -749,49 +749,64 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 	direct := !res.Internal // no rewrite made the request an internal one
 	for i := 0; ; i++ {
 		var next *internalRedirect
-		// A failure before the location ran (client_max_body_size's 413)
-		// arranged an error_page: follow it at once.
-		answered := i == 0 && rec.pending != nil
-		if loc == nil { // no location matched: the server level serves it
-			loc = s.serverLocs[srv.Config]
+		// Most requests reach a location that runs nothing but its
+		// handler (locEntry.plain): no check of the general path below
+		// would do anything for them.
+		var e *locEntry
+		if i == 0 && loc != nil && rec.pending == nil && res.Outcome == rewrite.Next && res.NoUpstream == "" && rec.set == loc.Settings {
+			e = s.handlers[loc]
 		}
-		// An internal location refuses a request that reached it directly
-		// (nginx's find config phase, before the rewrite phase).
-		refused := res.Outcome == rewrite.Next && i == 0 && direct && loc != nil && loc.Settings.Internal
-		// A method the location's limit_except restricts is served with the
-		// block's configuration from here on (nginx's find config phase
-		// swaps it in): no location script, no try_files.
-		limited := loc != nil && loc.LimitExcept != nil && loc.LimitExcept.Applies(r.Method)
-		if limited {
-			rec.set, rec.server = loc.LimitExcept.Settings, serverHeader(loc.LimitExcept.Settings)
-		}
-		if res.Outcome == rewrite.Next && loc != nil && !refused && !limited && !answered {
-			loc, res, answered = s.locationRewrite(rec, r, st, srv, loc, &changes)
-			// a rewrite may have led to a location whose limit_except applies
-			limited = loc != nil && loc.LimitExcept != nil && loc.LimitExcept.Applies(r.Method)
-		}
-		switch {
-		case answered:
-		case refused:
-			rec.fail(http.StatusNotFound)
-		case res.Outcome != rewrite.Next:
-			answerScript(rec, r, st, res)
-		case !rec.sub && !s.preaccess(rec, r, st, srv, loc):
-		case s.redirectAfterAccess(rec, r, st, srv, &next):
-		case loc == nil:
-			rec.fail(http.StatusNotFound)
-		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.tryFilesEnds(loc, limited, r, st) && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
-		case !rec.sub && mirrorSettings(loc, limited).PostAction != "" && !s.keepPostActionBody(rec, r, st, mirrorSettings(loc, limited)):
-		case !rec.sub && includes(mirrorSettings(loc, limited)) && !s.keepIncludeBody(rec, r, st, mirrorSettings(loc, limited)):
-		case limited:
-			rec.yieldBefore(s.limitHandlers[loc])
-			next = rec.runHandler(s.limitHandlers[loc], r, st)
-		case res.NoUpstream != "": // an if block's proxy_pass, a later one's configuration
-			failNoUpstream(rec, r, res.NoUpstream)
-		default:
-			h := s.handlers[loc]
-			rec.yieldBefore(h)
-			next = rec.runHandler(h, r, st)
+		if e != nil && e.plain {
+			if e.plainHead {
+				rec.plainSet = loc.Settings
+			}
+			rec.yieldBefore(e.h)
+			next = rec.runHandler(e.h, r, st)
+		} else {
+			// A failure before the location ran (client_max_body_size's 413)
+			// arranged an error_page: follow it at once.
+			answered := i == 0 && rec.pending != nil
+			if loc == nil { // no location matched: the server level serves it
+				loc = s.serverLocs[srv.Config]
+			}
+			// An internal location refuses a request that reached it directly
+			// (nginx's find config phase, before the rewrite phase).
+			refused := res.Outcome == rewrite.Next && i == 0 && direct && loc != nil && loc.Settings.Internal
+			// A method the location's limit_except restricts is served with the
+			// block's configuration from here on (nginx's find config phase
+			// swaps it in): no location script, no try_files.
+			limited := loc != nil && loc.LimitExcept != nil && loc.LimitExcept.Applies(r.Method)
+			if limited {
+				rec.set, rec.server = loc.LimitExcept.Settings, serverHeader(loc.LimitExcept.Settings)
+			}
+			if res.Outcome == rewrite.Next && loc != nil && !refused && !limited && !answered {
+				loc, res, answered = s.locationRewrite(rec, r, st, srv, loc, &changes)
+				// a rewrite may have led to a location whose limit_except applies
+				limited = loc != nil && loc.LimitExcept != nil && loc.LimitExcept.Applies(r.Method)
+			}
+			switch {
+			case answered:
+			case refused:
+				rec.fail(http.StatusNotFound)
+			case res.Outcome != rewrite.Next:
+				answerScript(rec, r, st, res)
+			case !rec.sub && !s.preaccess(rec, r, st, srv, loc):
+			case s.redirectAfterAccess(rec, r, st, srv, &next):
+			case loc == nil:
+				rec.fail(http.StatusNotFound)
+			case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.tryFilesEnds(loc, limited, r, st) && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
+			case !rec.sub && mirrorSettings(loc, limited).PostAction != "" && !s.keepPostActionBody(rec, r, st, mirrorSettings(loc, limited)):
+			case !rec.sub && includes(mirrorSettings(loc, limited)) && !s.keepIncludeBody(rec, r, st, mirrorSettings(loc, limited)):
+			case limited:
+				rec.yieldBefore(s.limitHandlers[loc])
+				next = rec.runHandler(s.limitHandlers[loc], r, st)
+			case res.NoUpstream != "": // an if block's proxy_pass, a later one's configuration
+				failNoUpstream(rec, r, res.NoUpstream)
+			default:
+				h := s.handlerOf(loc)
+				rec.yieldBefore(h)
+				next = rec.runHandler(h, r, st)
+			}
 		}
 		if next == nil && rec.img != nil && !rec.img.done {
 			rec.finishImage() // the body is whole: filter it (415 may go to an error_page)
@@ -975,7 +990,7 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 		st.Scheme, st.TLS = "https", ci.tls
 	}
 	st.Proto = r.Proto
-	if r.ProtoMajor == 1 {
+	if r.ProtoMajor == 1 && !endsWithWord(ci.requestLine, r.Proto) {
 		// $server_protocol is the version as sent ("HTTP/1.2" for a
 		// request served as HTTP/1.1, as nginx 1.22.1 has it): the end of
 		// the request line, whose parts are single-space separated.
@@ -996,6 +1011,14 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	if ci.rawc != nil {
 		st.Socket = ci
 	}
+}
+
+// endsWithWord reports whether line ends with a space and word: then word,
+// which has no space, is line's last part. Most request lines end with the
+// version h1 read (r.Proto), which this finds without a scan of the line.
+func endsWithWord(line, word string) bool {
+	n := len(line) - len(word)
+	return n > 0 && line[n-1] == ' ' && line[n:] == word
 }
 
 // originForm strips the scheme and authority of an absolute-form request target
@@ -1380,6 +1403,10 @@ type recorder struct {
 	// zone is the status zone of the request's server (status_zone), nil
 	// without one; countZones ends what serveHTTP began in it.
 	zone *statuszone.HTTP
+	// plainSet is the settings of a level that runs no header filter
+	// (locEntry.plainHead), set by run for the location it serves: while
+	// they are the ones in force (set), WriteHeader skips the filters.
+	plainSet *config.Settings
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -1539,6 +1566,10 @@ func (w *recorder) account(ci *connInfo) {
 	}
 }
 
+// WriteHeader runs nginx's header filters on the response (headerFilters),
+// except where the level in force runs none (plain: its settings are
+// plainSet, locEntry.plainHead) and the response asks for none of its own,
+// then writes the head.
 func (w *recorder) WriteHeader(code int) {
 	if w.wroteHeader || code < 200 && code != http.StatusSwitchingProtocols {
 		if code < 200 {
@@ -1555,13 +1586,13 @@ func (w *recorder) WriteHeader(code int) {
 	if w.img != nil && !w.img.done {
 		return // the image filter holds the header until the body is read
 	}
-	if w.img == nil && w.set != nil && w.set.ImageFilter.Op != config.ImageOff && (!w.sub || w.included()) && w.startImage(code) {
+	// plain: no header filter runs for this response
+	plain := w.set == w.plainSet && w.set != nil && w.filterStatus == 0 && w.st.OverrideCharset == "" && !w.st.LimitRateSet
+	if !plain && w.img == nil && w.set != nil && w.set.ImageFilter.Op != config.ImageOff && (!w.sub || w.included()) && w.startImage(code) {
 		return
 	}
 	w.wroteHeader = true
-	if w.statusOverride != 0 {
-		code = w.statusOverride
-	}
+	code = cmp.Or(w.statusOverride, code) // an error_page's status
 	w.st.Status = code
 	if w.ew != nil && w.ew.listServer(w.server) {
 		// The engine's writer holds the proxy's fields as a list: the
@@ -1577,6 +1608,25 @@ func (w *recorder) WriteHeader(code int) {
 	if w.closeAfter {
 		w.ResponseWriter.Header().Set("Connection", "close")
 	}
+	if !plain {
+		if !w.headerFilters(code) {
+			return
+		}
+	} else if w.ew != nil {
+		// keepalive_timeout is the location's (nginx's clcf), not the
+		// listener's: it decides Connection, Keep-Alive and the idle wait.
+		w.ew.keepalive(w.set)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// headerFilters runs nginx's header filters on a response about to go out
+// with code, in nginx's order, for WriteHeader, and sets what the level's
+// settings say of the connection and the pace. It reports false when the
+// response was dropped instead (a charset variable not found).
+//
+//go:noinline
+func (w *recorder) headerFilters(code int) bool {
 	// nginx's headers filter: expires, then add_header. A static file's
 	// 416 went through it as the 200 it was (filterStatus).
 	filterCode := code
@@ -1614,7 +1664,7 @@ func (w *recorder) WriteHeader(code int) {
 	}
 	if w.set != nil && (w.set.Charset.Name != "" || w.st.OverrideCharset != "") && !w.setCharset(code, w.ResponseWriter.Header()) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
-		return
+		return false
 	}
 	if w.set != nil && w.set.SSI.On { // nginx's filters: charset, ssi, gzip
 		w.startSSI(w.ResponseWriter.Header())
@@ -1637,7 +1687,7 @@ func (w *recorder) WriteHeader(code int) {
 			w.startLimitRate(p)
 		}
 	}
-	w.ResponseWriter.WriteHeader(code)
+	return true
 }
 
 func (w *recorder) Write(p []byte) (int, error) {

@@ -43,11 +43,13 @@ const Version = "0.1.0"
 // snapshot is everything one configuration needs to serve requests. It is built
 // whole before it is swapped in and never changes afterwards.
 type snapshot struct {
-	cfg      *config.Config
-	router   *router.Router
-	binds    []bind
-	byKey    map[string]*router.Listener
-	handlers map[*config.Location]handler
+	cfg    *config.Config
+	router *router.Router
+	binds  []bind
+	byKey  map[string]*router.Listener
+	// handlers are the locations' (and the server levels') handlers, with
+	// what the snapshot knows of each level once built (locEntry).
+	handlers map[*config.Location]*locEntry
 	// limitHandlers serve the requests a location's limit_except block
 	// restricts, with the block's settings (nginx's limit_except_loc_conf).
 	limitHandlers map[*config.Location]handler
@@ -218,6 +220,56 @@ type bind struct {
 
 // handler answers the requests of one location. It returns an internal redirect
 // (try_files fallback) for the daemon to follow, or nil when it answered.
+// locEntry is a location's handler and what run and the recorder may skip
+// for a request it serves, decided once when the snapshot is built.
+type locEntry struct {
+	h handler
+	// plain reports that nothing runs before the handler for a request
+	// that reaches the location directly with its own settings in force
+	// (see plainLocation): run goes straight to h.
+	plain bool
+	// plainHead reports that no header filter applies at the location's
+	// level (see plainHead): the recorder's WriteHeader skips them all.
+	plainHead bool
+}
+
+// plainLocation reports whether a request that reaches loc directly (no
+// error_page pending, the server's script let it through, loc's settings
+// in force) runs nothing of nginx's phases between the find config phase
+// and the content handler: loc is not internal, has no limit_except, no
+// rewrite script, no realip rule, no limit_req or limit_conn, no access or
+// auth check, no internal_redirect, no mirror, post_action or include
+// filter (SSI, addition). Every check of run's general path for those then
+// does nothing, so run skips them.
+func (s *snapshot) plainLocation(loc *config.Location) bool {
+	set := loc.Settings
+	return set != nil && !set.Internal && loc.LimitExcept == nil && len(set.Rewrites) == 0 &&
+		s.locRealIP[loc] == nil && len(set.LimitReq) == 0 && len(set.LimitConn) == 0 &&
+		set.Access == nil && set.AuthBasic == nil && set.AuthRequest == "" && set.AuthJWT == nil && set.AuthOIDC == "" &&
+		set.InternalRedirect == "" && set.Mirrors == nil && set.PostAction == "" && !includes(set)
+}
+
+// plainHead reports whether a response at the level of set goes through
+// none of the recorder's header filters (WriteHeader): no image_filter,
+// expires, add_header, userid, add_trailer, gunzip, addition, sub_filter,
+// charset, SSI or gzip, and neither chunked_transfer_encoding off nor
+// limit_rate.
+func plainHead(set *config.Settings) bool {
+	return set != nil && set.ImageFilter.Op == config.ImageOff && set.Expires.Mode == config.ExpiresOff &&
+		len(set.AddHeaders) == 0 && set.Userid.Mode < config.UseridV1 && set.AddTrailers == nil &&
+		!set.Gzip.Gunzip && !wantsAddition(set) && set.SubFilter.Pairs == nil && set.Charset.Name == "" &&
+		!set.SSI.On && !set.Gzip.On && !set.ChunkedOff && !set.LimitRate.Active()
+}
+
+// handlerOf returns loc's handler, nil for a location the snapshot has
+// none for.
+func (s *snapshot) handlerOf(loc *config.Location) handler {
+	if e := s.handlers[loc]; e != nil {
+		return e.h
+	}
+	return nil
+}
+
 type handler interface {
 	serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect
 }
@@ -310,7 +362,7 @@ type snapshotDeps struct {
 
 func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) (*snapshot, error) {
 	reg, ts, logs, up := deps.reg, deps.ts, deps.logs, deps.up
-	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, limitHandlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
+	s := &snapshot{cfg: cfg, handlers: map[*config.Location]*locEntry{}, limitHandlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
 		log: logs.error(), now: now, uids: deps.uids}
 	s.life.Release = func() {
 		s.access.release()
@@ -424,7 +476,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		if err != nil {
 			return nil, err
 		}
-		s.handlers[level], s.serverLocs[srv.Config] = h, level
+		s.handlers[level], s.serverLocs[srv.Config] = &locEntry{h: h}, level
 	}
 	s.compileBrowsers()
 	// The per-level parts that compile variables.
@@ -447,6 +499,9 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if s.access, err = logs.accessFor(cfg, comp); err != nil {
 		return nil, err
 	}
+	for loc, e := range s.handlers {
+		e.plain, e.plainHead = s.plainLocation(loc), plainHead(loc.Settings)
+	}
 	return s, nil
 }
 
@@ -460,8 +515,10 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 //
 //go:noinline
 func (s *snapshot) logAt(set *config.Settings) *errlog.Logger {
-	if l := s.levelLogs[set]; l != nil {
-		return l
+	if len(s.levelLogs) != 0 { // most configurations log at one place
+		if l := s.levelLogs[set]; l != nil {
+			return l
+		}
 	}
 	return s.log
 }
@@ -750,7 +807,7 @@ func (b *handlerBuilder) locations(locs []*config.Location) error {
 		if err != nil {
 			return err
 		}
-		b.snap.handlers[loc] = h
+		b.snap.handlers[loc] = &locEntry{h: h}
 		if le := loc.LimitExcept; le != nil {
 			// The block's nameless location: the location's path and
 			// nesting with the block's settings.

@@ -184,11 +184,22 @@ func (w *respWriter) reset(head bool) {
 	w.closing = nil
 	w.pacer.Rate = 0
 	w.gzipVary, w.gzipped, w.locationListed = false, false, false
-	clear(w.order) // the strings may go
+	clearFew(w.order) // the strings may go
 	w.order = w.order[:0]
-	clear(w.values)
+	clearFew(w.values)
 	w.values = w.values[:0]
 	w.asList, w.connSent, w.listFrom, w.valuesFrom, w.serverAt = false, connNone, 0, 0, 0
+}
+
+// clearFew sets s's elements to their zero value, as clear does, element
+// by element: for the few fields of a response that costs less than
+// clear's call into the runtime, which a range loop over s would compile
+// to as well.
+func clearFew[T any](s []T) {
+	var zero T
+	for i := 0; i < len(s); i++ {
+		s[i] = zero
+	}
 }
 
 // HeaderValues implements proxy.ValueStore: n empty strings for this
@@ -307,6 +318,10 @@ func (w *respWriter) SetFieldOrder(order []proxy.FieldPos) {
 // is not taken (fulcrum's phrase goes out): it would end or corrupt the
 // status line.
 func (w *respWriter) SetReason(status int, reason []byte) {
+	if status == http.StatusOK && string(reason) == "OK" {
+		w.reasonFor = 0 // fulcrum's phrase is the same: nothing to copy
+		return
+	}
 	if !safeValue(reason) {
 		return
 	}

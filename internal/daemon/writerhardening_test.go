@@ -196,3 +196,39 @@ func TestParseLength(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterReasonPhrase: an upstream's reason phrase goes out as it came,
+// the last one set for the status sent; a "200 OK" is fulcrum's own
+// phrase, which SetReason does not copy.
+func TestWriterReasonPhrase(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		reasons []string // SetReason's, for status, in order
+		want    string
+	}{
+		{"own", 200, []string{"Fine"}, "HTTP/1.1 200 Fine"},
+		{"OK", 200, []string{"OK"}, "HTTP/1.1 200 OK"},
+		{"OK after another", 200, []string{"Fine", "OK"}, "HTTP/1.1 200 OK"},
+		{"another after OK", 200, []string{"OK", "Fine"}, "HTTP/1.1 200 Fine"},
+		{"OK for a 201", 201, []string{"OK"}, "HTTP/1.1 201 OK"},
+		{"empty", 200, []string{""}, "HTTP/1.1 200 "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+				for _, reason := range tc.reasons {
+					w.(proxy.ReasonSetter).SetReason(tc.status, []byte(reason))
+				}
+				w.WriteHeader(tc.status)
+				w.Write([]byte("body\n"))
+			})
+			rc := dialEngine(t, ts.addr)
+			rc.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			head := readRawHead(t, rc.br)
+			if line, _, _ := strings.Cut(head, "\r\n"); line != tc.want {
+				t.Errorf("status line %q, want %q", line, tc.want)
+			}
+		})
+	}
+}

@@ -183,7 +183,7 @@ type connScratch struct {
 	// names are the last request's field names (sentName), for the next
 	// one to reuse when it sends the same.
 	names []sentName
-	arena []byte // the request's strings before conversion, reused
+	arena []byte // nameFields' canonical names before conversion, reused
 	w     respWriter
 }
 
@@ -1535,8 +1535,10 @@ func sentVersion(req *h1.Request) []byte {
 }
 
 // buildRequest fills the connection's reused http.Request from the parsed
-// head. Header names and values, the request line and the host share one string,
-// so a request costs one allocation for all of its text.
+// head. The head's text, as received, becomes one string, and the request
+// line, the host, the target and the header's names and values are taken
+// from it, so that a request costs one allocation for all of its text, and
+// one copy.
 //
 // r.URL is empty on purpose: the path a handler must use is the normalised
 // one in vars.State (st.Path, st.Args), and the raw target is r.RequestURI;
@@ -1550,33 +1552,13 @@ func sentVersion(req *h1.Request) []byte {
 //go:noinline
 func (cc *clientConn) buildRequest() *http.Request {
 	req := &cc.req
-	// The text starts with the request line as received ($request: the
-	// strict reader takes single spaces only, so these parts rebuild it
-	// byte for byte), the target inside it. The version is the one sent:
-	// "HTTP/1.2" and "HTTP/1.01" are served as HTTP/1.1, and logged as
-	// sent, as nginx 1.22.1 logs them.
-	a := cc.arena[:0]
-	a = append(a, req.Method...)
-	a = append(a, ' ')
-	a = append(a, req.Target...)
-	a = append(a, ' ')
-	a = append(a, sentVersion(req)...)
-	lineLen := len(a)
-	a = append(a, req.Host...)
-	reuse := sameNames(cc.names, req.Headers)
-	if reuse {
-		for _, f := range req.Headers {
-			a = append(a, f.Value...)
-		}
-	} else {
-		a = req.Headers.AppendText(a)
+	s := string(req.Raw())
+	cc.ci.requestLine = requestLine(s, req)
+	same := sameNames(cc.names, req.Headers)
+	if !same {
+		cc.nameFields(s)
 	}
-	s := string(a)
-	cc.arena = a[:0]
-	cc.ci.requestLine = s[:lineLen]
-	targetAt := len(req.Method) + 1
 
-	clear(cc.header)
 	vals := cc.values[:0]
 	if cap(vals) < len(req.Headers) {
 		vals = make([]string, 0, len(req.Headers))
@@ -1585,48 +1567,27 @@ func (cc *clientConn) buildRequest() *http.Request {
 	if fields == nil {
 		fields = vars.HeaderList{} // none is an empty list, not "no order known"
 	}
-	off := lineLen + len(req.Host)
-	keys := cc.keys[:0]
-	var sigs uint64 // keySig of every distinct key so far
 	names := cc.names
-	if !reuse {
-		names = names[:0]
-	}
 	for i, f := range req.Headers {
-		var name, sent, value string
-		if reuse {
-			name, sent = names[i].key, names[i].sent
-			value, off = s[off:off+len(f.Value)], off+len(f.Value)
-		} else {
-			name, sent, value, off = h1.FieldText(s, off, f)
-			names = append(names, sentName{sent: sent, key: name})
-		}
-		fields = append(fields, vars.Field{Name: sent, Value: value})
-		sig := keySig(name)
-		if sigs&sig != 0 && seenKey(cc.header, keys, name) {
-			prev := cc.header[name]
-			cc.header[name] = append(prev[:len(prev):len(prev)], value)
-			continue
-		}
-		sigs |= sig
-		if len(keys) < scanKeys {
-			keys = append(keys, name)
-		}
-		i := len(vals)
+		value := textOf(s, req.At(f.Value), f.Value)
 		vals = append(vals, value)
-		cc.header[name] = vals[i : i+1 : i+1]
+		fields = append(fields, vars.Field{Name: names[i].sent, Value: value})
 	}
-	cc.keys = keys[:0] // its strings are the header's, released with it
-	cc.names = names
 	cc.values = vals
 	cc.ci.fields = fields
 	cc.ci.plainNames = req.Underscores == 0 && req.OddNames == 0
+	// The header keeps its keys from the previous request when this one
+	// sent the same names and nothing changed the header since: its value
+	// slices are vals' entries, written above.
+	if !same || !keptHeader(cc.header, names, vals) {
+		cc.fillHeader(names, vals)
+	}
 
 	r := &cc.hreq
 	*r = *cc.base // every field, whatever the previous request's handler set
 	r.Method = methodString(req.Method)
-	r.RequestURI = s[targetAt : targetAt+len(req.Target)]
-	r.Host = s[lineLen : lineLen+len(req.Host)]
+	r.RequestURI = textOf(s, req.At(req.Target), req.Target)
+	r.Host = textOf(s, req.At(req.Host), req.Host)
 	r.Header = cc.header
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	if req.Version == h1.HTTP10 {
@@ -1650,7 +1611,119 @@ func (cc *clientConn) buildRequest() *http.Request {
 	return r
 }
 
+// textOf returns b, a part of a request head at offset at of its text s
+// (h1.Request.At), as a string taken from s; a copy of its own when it is
+// not within s (at -1).
+func textOf(s string, at int, b []byte) string {
+	if at < 0 {
+		return string(b)
+	}
+	return s[at : at+len(b)]
+}
+
+// requestLine returns req's request line as received ($request), taken from
+// s, the text of req's head: the strict reader takes single spaces only, so
+// it is the method, the target and the version as sent (up to the CR):
+// "HTTP/1.2" and "HTTP/1.01" are served as HTTP/1.1, and logged as sent,
+// as nginx 1.22.1 logs them.
+func requestLine(s string, req *h1.Request) string {
+	at := req.At(req.Target)
+	if req.At(req.Method) != 0 || at < 0 {
+		return rebuiltLine(req)
+	}
+	// The version follows the target's space, eight bytes at least
+	// ("HTTP/1." and a digit or more), and a CR ends it.
+	end := at + len(req.Target) + 1 + len("HTTP/1.1")
+	for end < len(s) && s[end] != '\r' && s[end] != '\n' {
+		end++
+	}
+	return s[:end]
+}
+
+// rebuiltLine is requestLine for a head whose parts are not within its
+// text (not one h1.ReadRequest read).
+//
+//go:noinline
+func rebuiltLine(req *h1.Request) string {
+	return string(req.Method) + " " + string(req.Target) + " " + string(sentVersion(req))
+}
+
+// nameFields sets cc.names to the names of the request's fields as sent,
+// taken from s, the text of its head, and their canonical forms (the
+// header's keys): the name itself when it is in canonical form, else taken
+// from one more string, made only when some name is not.
+func (cc *clientConn) nameFields(s string) {
+	req := &cc.req
+	names := cc.names[:0]
+	a := cc.arena[:0]
+	for _, f := range req.Headers {
+		sent := textOf(s, req.At(f.Name), f.Name)
+		var changed bool
+		key := sent
+		if a, changed = h1.AppendKey(a, f.Name); changed {
+			key = "" // taken from the string of keys below
+		}
+		names = append(names, sentName{sent: sent, key: key})
+	}
+	if len(a) > 0 {
+		ks, off := string(a), 0
+		for i := range names {
+			if names[i].key == "" {
+				names[i].key = ks[off : off+len(names[i].sent)]
+				off += len(names[i].sent)
+			}
+		}
+	}
+	cc.arena = a[:0]
+	cc.names = names
+}
+
 var chunkedCoding = []string{"chunked"}
+
+// fillHeader fills cc.header with the request's fields, named names (their
+// keys) and valued vals: a key's first value is its entry of vals, so that
+// the next request with the same names writes its values there
+// (keptHeader).
+func (cc *clientConn) fillHeader(names []sentName, vals []string) {
+	clear(cc.header)
+	keys := cc.keys[:0]
+	var sigs uint64 // keySig of every distinct key so far
+	for i, n := range names[:len(vals)] {
+		name := n.key
+		sig := keySig(name)
+		if sigs&sig != 0 && seenKey(cc.header, keys, name) {
+			prev := cc.header[name]
+			cc.header[name] = append(prev[:len(prev):len(prev)], vals[i])
+			continue
+		}
+		sigs |= sig
+		if len(keys) < scanKeys {
+			keys = append(keys, name)
+		}
+		cc.header[name] = vals[i : i+1 : i+1]
+	}
+	cc.keys = keys[:0] // its strings are the header's, released with it
+}
+
+// keptHeader reports whether h is as fillHeader left it for fields named
+// names with no key repeated, each key's value the entry of vals (the same
+// backing) at its field's index: nothing added, removed or replaced a key
+// or its value slice since. A repeated key fails it (its one value cannot
+// be two entries), and so does a header filled from other names: only
+// fillHeader makes slices of vals' entries, and the caller fills it anew
+// whenever the names change.
+func keptHeader(h http.Header, names []sentName, vals []string) bool {
+	if len(h) != len(vals) {
+		return false
+	}
+	for i := range vals {
+		v := h[names[i].key]
+		if len(v) != 1 || &v[0] != &vals[i] {
+			return false
+		}
+	}
+	return true
+}
 
 // scanKeys is how many distinct keys buildRequest looks through before it
 // asks the header map whether a field repeats one: a few string compares

@@ -832,3 +832,74 @@ func TestOddNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestAt: every part of a head ReadRequest read, by the one-pass
+// parser or the full path, is at its offset in Raw(); a head ParseRequest
+// parsed in its caller's buffer has none there (-1), and an empty part is
+// at 0.
+func TestRequestAt(t *testing.T) {
+	heads := []string{
+		"GET /a?b HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nAccept: \r\n\r\n",              // one pass
+		"\r\nGET /a?b HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nAccept: \r\n\r\n",          // full path
+		"GET http://auth:8/p HTTP/1.1\r\nHost: h\r\nX:  spaced value \r\n\r\n",            // Host replaced
+		"OPTIONS * HTTP/1.01\r\nHost: h\r\nContent-Length: 0\r\nx_y: underscore\r\n\r\n", // full path
+	}
+	for _, head := range heads {
+		for _, size := range []int{16, 4096} {
+			var r Request
+			if err := ReadRequest(bufio.NewReaderSize(strings.NewReader(head), size), &r, Limits{}); err != nil {
+				t.Fatalf("%q: %v", head, err)
+			}
+			raw := r.Raw()
+			parts := [][]byte{r.Method, r.Target, r.Host}
+			for _, f := range r.Headers {
+				parts = append(parts, f.Name, f.Value)
+			}
+			for _, p := range parts {
+				at := r.At(p)
+				if at < 0 || !bytes.Equal(raw[at:at+len(p)], p) || len(p) > 0 && &raw[at] != &p[0] {
+					t.Errorf("%q (buffer %d): At(%q) = %d in %q", head, size, p, at, raw)
+				}
+			}
+			if r.At(r.Method) != 0 {
+				t.Errorf("%q (buffer %d): the method at %d, not at the start", head, size, r.At(r.Method))
+			}
+			if at := r.At([]byte(r.Method)[:0]); at != 0 {
+				t.Errorf("%q: an empty part at %d", head, at)
+			}
+			if at := r.At([]byte(string(r.Method))); at != -1 {
+				t.Errorf("%q: a copy of the method at %d, want -1", head, at)
+			}
+			r.Reset()
+		}
+		var r Request
+		if _, err := ParseRequest([]byte(head), &r, Limits{}); err != nil {
+			t.Fatalf("%q: %v", head, err)
+		}
+		if at := r.At(r.Target); at != -1 {
+			t.Errorf("%q: ParseRequest's target at %d, want -1", head, at)
+		}
+	}
+}
+
+// TestAppendKey: a name is appended in canonical form only when that
+// differs from it.
+func TestAppendKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		changed    bool
+	}{
+		{"Host", "", false},
+		{"Content-Length", "", false},
+		{"X-Forwarded-For", "", false},
+		{"host", "Host", true},
+		{"sec-ch-ua", "Sec-Ch-Ua", true},
+		{"X-FORWARDED-for", "X-Forwarded-For", true},
+		{"x_y", "X_y", true},
+	} {
+		got, changed := AppendKey([]byte("pre"), []byte(tc.name))
+		if string(got) != "pre"+tc.want || changed != tc.changed {
+			t.Errorf("AppendKey(%q) = %q, %v; want %q, %v", tc.name, got, changed, "pre"+tc.want, tc.changed)
+		}
+	}
+}

@@ -841,7 +841,7 @@ func TestRequestAt(t *testing.T) {
 	heads := []string{
 		"GET /a?b HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nAccept: \r\n\r\n",              // one pass
 		"\r\nGET /a?b HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nAccept: \r\n\r\n",          // full path
-		"GET http://auth:8/p HTTP/1.1\r\nHost: h\r\nX:  spaced value \r\n\r\n",            // Host replaced
+		"GET http://auth:8/p HTTP/1.1\r\nHost: h\r\nX:  spaced value \r\n\r\n",           // Host replaced
 		"OPTIONS * HTTP/1.01\r\nHost: h\r\nContent-Length: 0\r\nx_y: underscore\r\n\r\n", // full path
 	}
 	for _, head := range heads {

@@ -183,7 +183,7 @@ type connScratch struct {
 	// names are the last request's field names (sentName), for the next
 	// one to reuse when it sends the same.
 	names []sentName
-	arena []byte // nameFields' canonical names before conversion, reused
+	arena []byte // the request's strings before conversion, reused
 	w     respWriter
 }
 
@@ -1535,10 +1535,8 @@ func sentVersion(req *h1.Request) []byte {
 }
 
 // buildRequest fills the connection's reused http.Request from the parsed
-// head. The head's text, as received, becomes one string, and the request
-// line, the host, the target and the header's names and values are taken
-// from it, so that a request costs one allocation for all of its text, and
-// one copy.
+// head. Header names and values, the request line and the host share one string,
+// so a request costs one allocation for all of its text.
 //
 // r.URL is empty on purpose: the path a handler must use is the normalised
 // one in vars.State (st.Path, st.Args), and the raw target is r.RequestURI;
@@ -1552,12 +1550,23 @@ func sentVersion(req *h1.Request) []byte {
 //go:noinline
 func (cc *clientConn) buildRequest() *http.Request {
 	req := &cc.req
-	s := string(req.Raw())
-	cc.ci.requestLine = requestLine(s, req)
+	// The text starts with the request line as received ($request), the
+	// target inside it.
+	a := appendRequestLine(cc.arena[:0], req)
+	lineLen := len(a)
+	a = append(a, req.Host...)
 	same := sameNames(cc.names, req.Headers)
-	if !same {
-		cc.nameFields(s)
+	if same {
+		for _, f := range req.Headers {
+			a = append(a, f.Value...)
+		}
+	} else {
+		a = req.Headers.AppendText(a)
 	}
+	s := string(a)
+	cc.arena = a[:0]
+	cc.ci.requestLine = s[:lineLen]
+	targetAt := len(req.Method) + 1
 
 	vals := cc.values[:0]
 	if cap(vals) < len(req.Headers) {
@@ -1567,12 +1576,25 @@ func (cc *clientConn) buildRequest() *http.Request {
 	if fields == nil {
 		fields = vars.HeaderList{} // none is an empty list, not "no order known"
 	}
+	off := lineLen + len(req.Host)
 	names := cc.names
-	for i, f := range req.Headers {
-		value := textOf(s, req.At(f.Value), f.Value)
-		vals = append(vals, value)
-		fields = append(fields, vars.Field{Name: names[i].sent, Value: value})
+	if !same {
+		names = names[:0]
 	}
+	for i, f := range req.Headers {
+		var sent, value string
+		if same {
+			sent = names[i].sent
+			value, off = s[off:off+len(f.Value)], off+len(f.Value)
+		} else {
+			var name string
+			name, sent, value, off = h1.FieldText(s, off, f)
+			names = append(names, sentName{sent: sent, key: name})
+		}
+		vals = append(vals, value)
+		fields = append(fields, vars.Field{Name: sent, Value: value})
+	}
+	cc.names = names
 	cc.values = vals
 	cc.ci.fields = fields
 	cc.ci.plainNames = req.Underscores == 0 && req.OddNames == 0
@@ -1586,8 +1608,8 @@ func (cc *clientConn) buildRequest() *http.Request {
 	r := &cc.hreq
 	*r = *cc.base // every field, whatever the previous request's handler set
 	r.Method = methodString(req.Method)
-	r.RequestURI = textOf(s, req.At(req.Target), req.Target)
-	r.Host = textOf(s, req.At(req.Host), req.Host)
+	r.RequestURI = s[targetAt : targetAt+len(req.Target)]
+	r.Host = s[lineLen : lineLen+len(req.Host)]
 	r.Header = cc.header
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	if req.Version == h1.HTTP10 {
@@ -1611,71 +1633,36 @@ func (cc *clientConn) buildRequest() *http.Request {
 	return r
 }
 
-// textOf returns b, a part of a request head at offset at of its text s
-// (h1.Request.At), as a string taken from s; a copy of its own when it is
-// not within s (at -1).
-func textOf(s string, at int, b []byte) string {
-	if at < 0 {
-		return string(b)
-	}
-	return s[at : at+len(b)]
-}
-
-// requestLine returns req's request line as received ($request), taken from
-// s, the text of req's head: the strict reader takes single spaces only, so
-// it is the method, the target and the version as sent (up to the CR):
-// "HTTP/1.2" and "HTTP/1.01" are served as HTTP/1.1, and logged as sent,
-// as nginx 1.22.1 logs them.
-func requestLine(s string, req *h1.Request) string {
-	at := req.At(req.Target)
-	if req.At(req.Method) != 0 || at < 0 {
-		return rebuiltLine(req)
-	}
+// appendRequestLine appends req's request line as received to a, in one
+// piece from its head (Raw): the strict reader takes single spaces only, so
+// the line is the method, the target and the version as sent, up to the
+// CR. "HTTP/1.2" and "HTTP/1.01" are served as HTTP/1.1, and logged as
+// sent, as nginx 1.22.1 logs them.
+func appendRequestLine(a []byte, req *h1.Request) []byte {
+	raw := req.Raw()
 	// The version follows the target's space, eight bytes at least
 	// ("HTTP/1." and a digit or more), and a CR ends it.
-	end := at + len(req.Target) + 1 + len("HTTP/1.1")
-	for end < len(s) && s[end] != '\r' && s[end] != '\n' {
+	end := len(req.Method) + 1 + len(req.Target) + 1 + len("HTTP/1.1")
+	if end > len(raw) || len(req.Method) == 0 || &raw[0] != &req.Method[0] {
+		return appendRebuiltLine(a, req)
+	}
+	for end < len(raw) && raw[end] != '\r' && raw[end] != '\n' {
 		end++
 	}
-	return s[:end]
+	return append(a, raw[:end]...)
 }
 
-// rebuiltLine is requestLine for a head whose parts are not within its
-// text (not one h1.ReadRequest read).
+// appendRebuiltLine is appendRequestLine for a head whose line does not
+// start its Raw (not one h1.ReadRequest read): the line rebuilt from its
+// parts.
 //
 //go:noinline
-func rebuiltLine(req *h1.Request) string {
-	return string(req.Method) + " " + string(req.Target) + " " + string(sentVersion(req))
-}
-
-// nameFields sets cc.names to the names of the request's fields as sent,
-// taken from s, the text of its head, and their canonical forms (the
-// header's keys): the name itself when it is in canonical form, else taken
-// from one more string, made only when some name is not.
-func (cc *clientConn) nameFields(s string) {
-	req := &cc.req
-	names := cc.names[:0]
-	a := cc.arena[:0]
-	for _, f := range req.Headers {
-		sent := textOf(s, req.At(f.Name), f.Name)
-		var changed bool
-		key := sent
-		if a, changed = h1.AppendKey(a, f.Name); changed {
-			key = "" // taken from the string of keys below
-		}
-		names = append(names, sentName{sent: sent, key: key})
-	}
-	if len(a) > 0 {
-		ks, off := string(a), 0
-		for i := range names {
-			if names[i].key == "" {
-				names[i].key = ks[off : off+len(names[i].sent)]
-				off += len(names[i].sent)
-			}
-		}
-	}
-	cc.arena = a[:0]
-	cc.names = names
+func appendRebuiltLine(a []byte, req *h1.Request) []byte {
+	a = append(a, req.Method...)
+	a = append(a, ' ')
+	a = append(a, req.Target...)
+	a = append(a, ' ')
+	return append(a, sentVersion(req)...)
 }
 
 var chunkedCoding = []string{"chunked"}

@@ -212,21 +212,6 @@ func canonicalize(name []byte) (changed bool) {
 	return changed
 }
 
-// AppendKey appends the canonical form of the field name name (that of
-// AppendCanonical, http.Header's keys) to dst when it differs from name,
-// and reports whether it did; otherwise it returns dst as it was.
-func AppendKey(dst, name []byte) ([]byte, bool) {
-	if commonCanonical(name) {
-		return dst, false
-	}
-	n := len(dst)
-	dst = append(dst, name...)
-	if !canonicalize(dst[n:]) {
-		return dst[:n], false
-	}
-	return dst, true
-}
-
 // commonCanonical reports whether name is one of the fields most responses
 // have, spelled in AppendCanonical's form: canonicalize would change none
 // of its bytes, and need not look.

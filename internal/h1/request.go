@@ -201,24 +201,6 @@ func (r *Request) Raw() []byte {
 	return r.hb.b
 }
 
-// At returns the offset in Raw() at which b starts, when b is one of r's
-// parts (Method, Target, Host, a field's Name or Value) and lies within
-// Raw(), as every part of a head ReadRequest read does: a caller that keeps
-// the parts past the head's buffer copies Raw() into one string and takes
-// them from it. It returns -1 for a part elsewhere (a head ParseRequest
-// parsed in its caller's buffer), and 0 for an empty b.
-func (r *Request) At(b []byte) int {
-	if len(b) == 0 {
-		return 0
-	}
-	raw := r.Raw()
-	at := cap(raw) - cap(b)
-	if at < 0 || at > len(raw)-len(b) || &raw[at] != &b[0] {
-		return -1
-	}
-	return at
-}
-
 // RawLine returns the request line as received, up to its first CR or LF:
 // for a head cut short or refused, what arrived of its first line (empty when
 // nothing did), as nginx's $request is for a line it could not parse.

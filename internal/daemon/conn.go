@@ -1550,21 +1550,13 @@ func sentVersion(req *h1.Request) []byte {
 //go:noinline
 func (cc *clientConn) buildRequest() *http.Request {
 	req := &cc.req
-	// The text starts with the request line as received ($request: the
-	// strict reader takes single spaces only, so these parts rebuild it
-	// byte for byte), the target inside it. The version is the one sent:
-	// "HTTP/1.2" and "HTTP/1.01" are served as HTTP/1.1, and logged as
-	// sent, as nginx 1.22.1 logs them.
-	a := cc.arena[:0]
-	a = append(a, req.Method...)
-	a = append(a, ' ')
-	a = append(a, req.Target...)
-	a = append(a, ' ')
-	a = append(a, sentVersion(req)...)
+	// The text starts with the request line as received ($request), the
+	// target inside it.
+	a := appendRequestLine(cc.arena[:0], req)
 	lineLen := len(a)
 	a = append(a, req.Host...)
-	reuse := sameNames(cc.names, req.Headers)
-	if reuse {
+	same := sameNames(cc.names, req.Headers)
+	if same {
 		for _, f := range req.Headers {
 			a = append(a, f.Value...)
 		}
@@ -1576,7 +1568,6 @@ func (cc *clientConn) buildRequest() *http.Request {
 	cc.ci.requestLine = s[:lineLen]
 	targetAt := len(req.Method) + 1
 
-	clear(cc.header)
 	vals := cc.values[:0]
 	if cap(vals) < len(req.Headers) {
 		vals = make([]string, 0, len(req.Headers))
@@ -1586,41 +1577,33 @@ func (cc *clientConn) buildRequest() *http.Request {
 		fields = vars.HeaderList{} // none is an empty list, not "no order known"
 	}
 	off := lineLen + len(req.Host)
-	keys := cc.keys[:0]
-	var sigs uint64 // keySig of every distinct key so far
 	names := cc.names
-	if !reuse {
+	if !same {
 		names = names[:0]
 	}
 	for i, f := range req.Headers {
-		var name, sent, value string
-		if reuse {
-			name, sent = names[i].key, names[i].sent
+		var sent, value string
+		if same {
+			sent = names[i].sent
 			value, off = s[off:off+len(f.Value)], off+len(f.Value)
 		} else {
+			var name string
 			name, sent, value, off = h1.FieldText(s, off, f)
 			names = append(names, sentName{sent: sent, key: name})
 		}
-		fields = append(fields, vars.Field{Name: sent, Value: value})
-		sig := keySig(name)
-		if sigs&sig != 0 && seenKey(cc.header, keys, name) {
-			prev := cc.header[name]
-			cc.header[name] = append(prev[:len(prev):len(prev)], value)
-			continue
-		}
-		sigs |= sig
-		if len(keys) < scanKeys {
-			keys = append(keys, name)
-		}
-		i := len(vals)
 		vals = append(vals, value)
-		cc.header[name] = vals[i : i+1 : i+1]
+		fields = append(fields, vars.Field{Name: sent, Value: value})
 	}
-	cc.keys = keys[:0] // its strings are the header's, released with it
 	cc.names = names
 	cc.values = vals
 	cc.ci.fields = fields
 	cc.ci.plainNames = req.Underscores == 0 && req.OddNames == 0
+	// The header keeps its keys from the previous request when this one
+	// sent the same names and nothing changed the header since: its value
+	// slices are vals' entries, written above.
+	if !same || !keptHeader(cc.header, names, vals) {
+		cc.fillHeader(names, vals)
+	}
 
 	r := &cc.hreq
 	*r = *cc.base // every field, whatever the previous request's handler set
@@ -1650,7 +1633,84 @@ func (cc *clientConn) buildRequest() *http.Request {
 	return r
 }
 
+// appendRequestLine appends req's request line as received to a, in one
+// piece from its head (Raw): the strict reader takes single spaces only, so
+// the line is the method, the target and the version as sent, up to the
+// CR. "HTTP/1.2" and "HTTP/1.01" are served as HTTP/1.1, and logged as
+// sent, as nginx 1.22.1 logs them.
+func appendRequestLine(a []byte, req *h1.Request) []byte {
+	raw := req.Raw()
+	// The version follows the target's space, eight bytes at least
+	// ("HTTP/1." and a digit or more), and a CR ends it.
+	end := len(req.Method) + 1 + len(req.Target) + 1 + len("HTTP/1.1")
+	if end > len(raw) || len(req.Method) == 0 || &raw[0] != &req.Method[0] {
+		return appendRebuiltLine(a, req)
+	}
+	for end < len(raw) && raw[end] != '\r' && raw[end] != '\n' {
+		end++
+	}
+	return append(a, raw[:end]...)
+}
+
+// appendRebuiltLine is appendRequestLine for a head whose line does not
+// start its Raw (not one h1.ReadRequest read): the line rebuilt from its
+// parts.
+//
+//go:noinline
+func appendRebuiltLine(a []byte, req *h1.Request) []byte {
+	a = append(a, req.Method...)
+	a = append(a, ' ')
+	a = append(a, req.Target...)
+	a = append(a, ' ')
+	return append(a, sentVersion(req)...)
+}
+
 var chunkedCoding = []string{"chunked"}
+
+// fillHeader fills cc.header with the request's fields, named names (their
+// keys) and valued vals: a key's first value is its entry of vals, so that
+// the next request with the same names writes its values there
+// (keptHeader).
+func (cc *clientConn) fillHeader(names []sentName, vals []string) {
+	clear(cc.header)
+	keys := cc.keys[:0]
+	var sigs uint64 // keySig of every distinct key so far
+	for i, n := range names[:len(vals)] {
+		name := n.key
+		sig := keySig(name)
+		if sigs&sig != 0 && seenKey(cc.header, keys, name) {
+			prev := cc.header[name]
+			cc.header[name] = append(prev[:len(prev):len(prev)], vals[i])
+			continue
+		}
+		sigs |= sig
+		if len(keys) < scanKeys {
+			keys = append(keys, name)
+		}
+		cc.header[name] = vals[i : i+1 : i+1]
+	}
+	cc.keys = keys[:0] // its strings are the header's, released with it
+}
+
+// keptHeader reports whether h is as fillHeader left it for fields named
+// names with no key repeated, each key's value the entry of vals (the same
+// backing) at its field's index: nothing added, removed or replaced a key
+// or its value slice since. A repeated key fails it (its one value cannot
+// be two entries), and so does a header filled from other names: only
+// fillHeader makes slices of vals' entries, and the caller fills it anew
+// whenever the names change.
+func keptHeader(h http.Header, names []sentName, vals []string) bool {
+	if len(h) != len(vals) {
+		return false
+	}
+	for i := range vals {
+		v := h[names[i].key]
+		if len(v) != 1 || &v[0] != &vals[i] {
+			return false
+		}
+	}
+	return true
+}
 
 // scanKeys is how many distinct keys buildRequest looks through before it
 // asks the header map whether a field repeats one: a few string compares

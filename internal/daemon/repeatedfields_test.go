@@ -85,3 +85,49 @@ func TestEngineFieldNamesReused(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineHeaderKeptAfterHandler: a request named as the previous one
+// keeps that request's header keys (keptHeader) only when its handler left
+// them as they were: whatever a handler did to r.Header (a key deleted,
+// added, replaced, a value appended or set in place), the next request
+// sees its own fields and nothing else.
+func TestEngineHeaderKeptAfterHandler(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		keys := make([]string, 0, len(r.Header))
+		for k := range r.Header {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s=%s;", k, strings.Join(r.Header[k], ","))
+		}
+		switch r.Header.Get("Op") {
+		case "del":
+			delete(r.Header, "B")
+		case "add":
+			r.Header["Z"] = []string{"z"}
+		case "swap":
+			delete(r.Header, "B")
+			r.Header["Z"] = []string{"z"}
+		case "set":
+			r.Header["B"] = []string{"set"}
+		case "append":
+			r.Header["B"] = append(r.Header["B"], "more")
+		case "inplace":
+			r.Header["B"][0] = "inplace"
+		case "reslice":
+			r.Header["B"] = r.Header["B"][:0]
+		}
+	})
+	rc := dialEngine(t, ts.addr)
+	for _, op := range []string{"none", "none", "del", "none", "add", "none", "swap", "none", "set", "none",
+		"append", "none", "inplace", "none", "reslice", "none", "none"} {
+		for _, b := range []string{"1", "2"} {
+			rc.send("GET / HTTP/1.1\r\nHost: a\r\nOp: " + op + "\r\nB: " + b + "\r\n\r\n")
+			want := "B=" + b + ";Host=a;Op=" + op + ";"
+			if _, body := rc.response(http.MethodGet); body != want {
+				t.Errorf("after op %q: answer %q, want %q", op, body, want)
+			}
+		}
+	}
+}

@@ -218,3 +218,32 @@ func TestCommonCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldKind: a name the parser acts on is known in any case, as sent
+// by most ("Content-Length") or not, and a name one byte off is not.
+func TestFieldKind(t *testing.T) {
+	kinds := map[string]int{
+		"host": fieldHost, "expect": fieldExpect, "upgrade": fieldUpgrade, "trailer": fieldTrailer,
+		"connection": fieldConnection, "content-length": fieldContentLength, "transfer-encoding": fieldTransferEncoding,
+	}
+	for name, kind := range kinds {
+		canonical := string(AppendCanonical(nil, []byte(name)))
+		for _, n := range []string{name, canonical, strings.ToUpper(name), strings.ToUpper(name[:1]) + name[1:]} {
+			if got := fieldKind([]byte(n)); got != kind {
+				t.Errorf("fieldKind(%q) = %d, want %d", n, got, kind)
+			}
+			for i := range len(n) {
+				for _, c := range []byte{'\r', '_', n[i] ^ 1, n[i] ^ 0x40} {
+					b := []byte(n)
+					b[i] = c
+					if lowerTable[c] == name[i] {
+						continue
+					}
+					if got := fieldKind(b); got != fieldOther {
+						t.Errorf("fieldKind(%q) = %d, want fieldOther", b, got)
+					}
+				}
+			}
+		}
+	}
+}

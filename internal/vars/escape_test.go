@@ -180,3 +180,69 @@ func BenchmarkEscapeNeeded(b *testing.B) {
 		}
 	}
 }
+
+// escapeByteRef is nginx's escaping of one byte b in mode esc, written from
+// ngx_http_log_escape and ngx_escape_json independently of the escapers: the
+// reference of TestAppendEscapedEveryByte.
+func escapeByteRef(esc Escape, b byte) string {
+	const hex = "0123456789ABCDEF"
+	switch esc {
+	case EscapeDefault:
+		if b < 0x20 || b > 0x7e || b == '"' || b == '\\' {
+			return `\x` + string([]byte{hex[b>>4], hex[b&0xf]})
+		}
+	case EscapeJSON:
+		switch b {
+		case '"', '\\':
+			return `\` + string([]byte{b})
+		case '\n':
+			return `\n`
+		case '\r':
+			return `\r`
+		case '\t':
+			return `\t`
+		case '\b':
+			return `\b`
+		case '\f':
+			return `\f`
+		}
+		if b < 0x20 {
+			return `\u00` + string([]byte{hex[b>>4], hex[b&0xf]})
+		}
+	}
+	return string([]byte{b})
+}
+
+// TestAppendEscapedEveryByte writes every byte value, alone and among plain
+// text at the start, middle and end of values of several lengths, through a
+// log format in each escape mode, and compares the line with the reference
+// escaping of each byte: the whole path of an access log value (the check
+// whether a value needs escaping, and the escaper), byte for byte.
+func TestAppendEscapedEveryByte(t *testing.T) {
+	var c Compiler
+	tpl, err := c.Compile(`[$http_x_v] "$request_method"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, esc := range []Escape{EscapeDefault, EscapeJSON, EscapeNone} {
+		for _, n := range []int{1, 2, 3, 7, 8, 9, 16, 17, 40} {
+			for _, pos := range []int{0, n / 2, n - 1} {
+				for b := 0; b < 256; b++ {
+					v := bytes.Repeat([]byte{'a'}, n)
+					v[pos] = byte(b)
+					st := &State{}
+					st.Method = "GET"
+					st.Header = HeaderMap{"X-V": {string(v)}}
+					want := "["
+					for _, c := range v {
+						want += escapeByteRef(esc, c)
+					}
+					want += `] "GET"`
+					if got := string(tpl.AppendEscaped([]byte("p:"), st, esc)); got != "p:"+want {
+						t.Fatalf("escape=%s, value %q: got %q, want %q", esc, v, got, "p:"+want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -61,27 +61,48 @@ func (e Escape) Append(dst, v []byte) []byte {
 
 // needed reports whether v has a byte that mode e changes. It runs over
 // every variable of every access log line, so it looks at eight bytes at a
-// time (see escapableWord) and only at the tail byte by byte.
+// time (see escapableWord): a value of 4 to 7 bytes is one word of two
+// overlapping halves, one of 1 to 3 bytes one word of its first, middle and
+// last bytes among plain letters (as runtime.memhash reads short keys).
 func (e Escape) needed(v []byte) bool {
 	if e != EscapeDefault && e != EscapeJSON {
 		return false
 	}
 	high := e == EscapeDefault
-	if len(v) < 8 {
-		for _, b := range v {
-			if b < 0x20 || b == '"' || b == '\\' || high && b > 0x7e {
+	n := len(v)
+	switch {
+	case n >= 8:
+		for i := 0; i+8 < n; i += 8 {
+			if escapableWord(binary.LittleEndian.Uint64(v[i:]), high) {
 				return true
 			}
 		}
-		return false
+		// The last word ends at the value's end (it may overlap the one before).
+		return escapableWord(binary.LittleEndian.Uint64(v[n-8:]), high)
+	case n >= 4:
+		w := uint64(binary.LittleEndian.Uint32(v)) | uint64(binary.LittleEndian.Uint32(v[n-4:]))<<32
+		return escapableWord(w, high)
+	case n > 0:
+		w := 'a'*ones&^0xffffff | uint64(v[0]) | uint64(v[n/2])<<8 | uint64(v[n-1])<<16
+		return escapableWord(w, high)
 	}
-	for i := 0; i+8 < len(v); i += 8 {
-		if escapableWord(binary.LittleEndian.Uint64(v[i:]), high) {
-			return true
-		}
+	return false
+}
+
+// cleanValue reports whether the values of the built-in variable name (lower
+// case) are digits and ASCII punctuation only, never a byte that a
+// log_format escape= mode changes, so that AppendEscaped need not look at
+// them: the counters, times and the status of the access log formats. A
+// built-in name cannot be redefined (Compiler.Define), so the name alone
+// tells. TestCleanValues holds each to it.
+func cleanValue(name string) bool {
+	switch name {
+	case "status", "body_bytes_sent", "bytes_sent", "request_length",
+		"time_local", "time_iso8601", "msec", "request_time", "connection_time",
+		"connection", "connection_requests":
+		return true
 	}
-	// The last word ends at the value's end (it may overlap the one before).
-	return escapableWord(binary.LittleEndian.Uint64(v[len(v)-8:]), high)
+	return false
 }
 
 // Word-at-a-time byte tests ("Bit Twiddling Hacks", hasless and haszero):

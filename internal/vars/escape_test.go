@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 func TestAppendEscapeDefault(t *testing.T) {
@@ -244,5 +245,57 @@ func TestAppendEscapedEveryByte(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCleanValues holds the variables cleanValue names, whose values
+// AppendEscaped does not check, to never holding a byte an escape= mode
+// changes: each is built in (so no set, map or capture can give it another
+// value), and its value has no such byte in ordinary and extreme States and
+// clocks (a status out of range, negative counters, a clock before 1970 and
+// in zones east and west).
+func TestCleanValues(t *testing.T) {
+	names := []string{"status", "body_bytes_sent", "bytes_sent", "request_length",
+		"time_local", "time_iso8601", "msec", "request_time", "connection_time",
+		"connection", "connection_requests"}
+	extreme := &State{}
+	extreme.Status, extreme.BodyBytesSent, extreme.BytesSent, extreme.Length = -7, -1, -1<<63, -1<<63
+	extreme.Conn, extreme.ConnRequests = 1<<64-1, 1<<64-1
+	extreme.Start, extreme.ConnStart = fixedNow.Add(time.Hour), fixedNow.Add(-1<<62)
+	huge := &State{}
+	huge.Status, huge.BodyBytesSent, huge.BytesSent, huge.Length = 1<<62, 1<<63-1, 1<<63-1, 1<<63-1
+	clocks := []time.Time{
+		fixedNow,
+		fixedNow.In(time.FixedZone("east", 14*3600)),
+		fixedNow.In(time.FixedZone("west", -(9*3600 + 30*60))),
+		time.Unix(-86_400_123, 0).UTC(),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(12345, 12, 31, 23, 59, 59, 999_000_000, time.FixedZone("odd", -59)),
+	}
+	for _, name := range names {
+		if !cleanValue(name) {
+			t.Errorf("cleanValue(%q) is false", name)
+		}
+		for _, now := range clocks {
+			c := &Compiler{Now: func() time.Time { return now }}
+			if c.builtin(name) == nil {
+				t.Fatalf("$%s is not built in", name)
+			}
+			tpl, err := c.Compile("$" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range []*State{{}, filledState(), extreme, huge} {
+				v := tpl.Append(nil, st)
+				for _, esc := range []Escape{EscapeDefault, EscapeJSON} {
+					if esc.needed(v) {
+						t.Errorf("$%s at %v: %q needs escape=%s", name, now, v, esc)
+					}
+				}
+			}
+		}
+	}
+	if cleanValue("http_user_agent") || cleanValue("remote_addr") || cleanValue("1") {
+		t.Error("a value from the client is taken as clean")
 	}
 }

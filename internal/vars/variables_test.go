@@ -1080,3 +1080,15 @@ func TestTimeTextFollowsTheClock(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusDigits checks $status's three-digit printing ("%03ui") at its
+// edges.
+func TestStatusDigits(t *testing.T) {
+	for status, want := range map[int]string{-1: "000", 0: "000", 7: "007", 42: "042", 100: "100", 200: "200", 999: "999", 1000: "1000", 123456: "123456"} {
+		st := &State{}
+		st.Status = status
+		if got, ok := getStatus([]byte("p:"), st); !ok || string(got) != "p:"+want {
+			t.Errorf("status %d: %q, %v; want %q", status, got, ok, want)
+		}
+	}
+}

@@ -333,8 +333,9 @@ func (t *Template) Constant() (string, bool) {
 // proxy_set_header, add_header and return. st may be nil only for a
 // constant template.
 func (t *Template) Append(dst []byte, st *State) []byte {
-	for i := range t.parts {
-		p := &t.parts[i]
+	parts := t.parts
+	for i := range parts {
+		p := &parts[i]
 		if p.lit != "" {
 			dst = append(dst, p.lit...)
 		}
@@ -350,8 +351,9 @@ func (t *Template) Append(dst []byte, st *State) []byte {
 // arguments of a new URI, and into a redirect, when the request's URI had
 // escapes or a '+'.
 func (t *Template) AppendEscapedCaptures(dst []byte, st *State) []byte {
-	for i := range t.parts {
-		p := &t.parts[i]
+	parts := t.parts
+	for i := range parts {
+		p := &parts[i]
 		if p.lit != "" {
 			dst = append(dst, p.lit...)
 		}
@@ -385,8 +387,9 @@ func (t *Template) String(st *State) string {
 // EscapeNone (nginx's ngx_http_log_variable and its json and unescaped
 // variants).
 func (t *Template) AppendEscaped(dst []byte, st *State, esc Escape) []byte {
-	for i := range t.parts {
-		p := &t.parts[i]
+	parts := t.parts
+	for i := range parts {
+		p := &parts[i]
 		if p.lit != "" {
 			dst = append(dst, p.lit...)
 		}
@@ -422,8 +425,9 @@ func escapeFrom(dst []byte, mark int, st *State, esc Escape) []byte {
 // as "charset $name") fail the request when it is not.
 func (t *Template) AppendFound(dst []byte, st *State) ([]byte, bool) {
 	found := true
-	for i := range t.parts {
-		p := &t.parts[i]
+	parts := t.parts
+	for i := range parts {
+		p := &parts[i]
 		if p.lit != "" {
 			dst = append(dst, p.lit...)
 		}

@@ -72,13 +72,14 @@ func (e Escape) needed(v []byte) bool {
 	n := len(v)
 	switch {
 	case n >= 8:
-		for i := 0; i+8 < n; i += 8 {
-			if escapableWord(binary.LittleEndian.Uint64(v[i:]), high) {
+		// The last word ends at the value's end (it may overlap the one before).
+		last := binary.LittleEndian.Uint64(v[n-8:])
+		for ; len(v) > 8; v = v[8:] {
+			if escapableWord(binary.LittleEndian.Uint64(v), high) {
 				return true
 			}
 		}
-		// The last word ends at the value's end (it may overlap the one before).
-		return escapableWord(binary.LittleEndian.Uint64(v[n-8:]), high)
+		return escapableWord(last, high)
 	case n >= 4:
 		w := uint64(binary.LittleEndian.Uint32(v)) | uint64(binary.LittleEndian.Uint32(v[n-4:]))<<32
 		return escapableWord(w, high)
@@ -118,15 +119,20 @@ const (
 // '\\', or, with high, 0x7f or above: a byte escape=default (high) or
 // escape=json changes.
 func escapableWord(w uint64, high bool) bool {
-	if high && (w|(w+ones))&highs != 0 {
-		// A byte with its top bit set, or 0x7f (0x7f+1 sets it). Without
-		// such a byte no addition carries into the next byte.
-		return true
+	var r uint64
+	if high {
+		// A byte of 0x80 or above has its top bit set, 0x7f sets it when
+		// one is added, and one below 0x20 leaves it clear when 0x60 is.
+		// Only a byte with its top bit set carries into the next one, and
+		// it makes the answer true whatever the carry changes.
+		r = w | (w + ones) | ^(w + 0x60*ones)
+	} else {
+		r = (w - 0x20*ones) &^ w // a byte below 0x20
 	}
 	quote := w ^ ('"' * ones)
 	backslash := w ^ ('\\' * ones)
-	below := (w - 0x20*ones) &^ w
-	return (below|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0
+	r |= (quote-ones)&^quote | (backslash-ones)&^backslash
+	return r&highs != 0
 }
 
 const upperHex = "0123456789ABCDEF"

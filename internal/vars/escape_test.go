@@ -3,6 +3,7 @@ package vars
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -297,5 +298,38 @@ func TestCleanValues(t *testing.T) {
 	}
 	if cleanValue("http_user_agent") || cleanValue("remote_addr") || cleanValue("1") {
 		t.Error("a value from the client is taken as clean")
+	}
+}
+
+// TestEscapeNeededRandom checks the word-at-a-time scan against the byte
+// rule on random values of 0 to 40 bytes drawn mostly from the bytes at the
+// edges of the ranges it tests (where a carry or borrow between bytes would
+// show), in both modes that escape.
+func TestEscapeNeededRandom(t *testing.T) {
+	edges := []byte{0x00, 0x1f, 0x20, 0x21, '"', 0x23, '[', '\\', ']', 0x5f, 0x60, 0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xdf, 0xe0, 0xfe, 0xff, 'a'}
+	rules := map[Escape]func(b byte) bool{
+		EscapeDefault: func(b byte) bool { return b < 0x20 || b > 0x7e || b == '"' || b == '\\' },
+		EscapeJSON:    func(b byte) bool { return b < 0x20 || b == '"' || b == '\\' },
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	v := make([]byte, 0, 40)
+	for range 200_000 {
+		v = v[:rng.IntN(41)]
+		for i := range v {
+			if rng.IntN(4) == 0 {
+				v[i] = byte(rng.IntN(256))
+			} else {
+				v[i] = edges[rng.IntN(len(edges))]
+			}
+		}
+		for esc, rule := range rules {
+			want := false
+			for _, b := range v {
+				want = want || rule(b)
+			}
+			if got := esc.needed(v); got != want {
+				t.Fatalf("%s: needed(%q) = %v, want %v", esc, v, got, want)
+			}
+		}
 	}
 }

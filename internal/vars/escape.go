@@ -61,27 +61,49 @@ func (e Escape) Append(dst, v []byte) []byte {
 
 // needed reports whether v has a byte that mode e changes. It runs over
 // every variable of every access log line, so it looks at eight bytes at a
-// time (see escapableWord) and only at the tail byte by byte.
+// time (see escapableWord): a value of 4 to 7 bytes is one word of two
+// overlapping halves, one of 1 to 3 bytes one word of its first, middle and
+// last bytes among plain letters (as runtime.memhash reads short keys).
 func (e Escape) needed(v []byte) bool {
 	if e != EscapeDefault && e != EscapeJSON {
 		return false
 	}
 	high := e == EscapeDefault
-	if len(v) < 8 {
-		for _, b := range v {
-			if b < 0x20 || b == '"' || b == '\\' || high && b > 0x7e {
+	n := len(v)
+	switch {
+	case n >= 8:
+		// The last word ends at the value's end (it may overlap the one before).
+		last := binary.LittleEndian.Uint64(v[n-8:])
+		for ; len(v) > 8; v = v[8:] {
+			if escapableWord(binary.LittleEndian.Uint64(v), high) {
 				return true
 			}
 		}
-		return false
+		return escapableWord(last, high)
+	case n >= 4:
+		w := uint64(binary.LittleEndian.Uint32(v)) | uint64(binary.LittleEndian.Uint32(v[n-4:]))<<32
+		return escapableWord(w, high)
+	case n > 0:
+		w := 'a'*ones&^0xffffff | uint64(v[0]) | uint64(v[n/2])<<8 | uint64(v[n-1])<<16
+		return escapableWord(w, high)
 	}
-	for i := 0; i+8 < len(v); i += 8 {
-		if escapableWord(binary.LittleEndian.Uint64(v[i:]), high) {
-			return true
-		}
+	return false
+}
+
+// cleanValue reports whether the values of the built-in variable name (lower
+// case) are digits and ASCII punctuation only, never a byte that a
+// log_format escape= mode changes, so that AppendEscaped need not look at
+// them: the counters, times and the status of the access log formats. A
+// built-in name cannot be redefined (Compiler.Define), so the name alone
+// tells. TestCleanValues holds each to it.
+func cleanValue(name string) bool {
+	switch name {
+	case "status", "body_bytes_sent", "bytes_sent", "request_length",
+		"time_local", "time_iso8601", "msec", "request_time", "connection_time",
+		"connection", "connection_requests":
+		return true
 	}
-	// The last word ends at the value's end (it may overlap the one before).
-	return escapableWord(binary.LittleEndian.Uint64(v[len(v)-8:]), high)
+	return false
 }
 
 // Word-at-a-time byte tests ("Bit Twiddling Hacks", hasless and haszero):
@@ -97,15 +119,20 @@ const (
 // '\\', or, with high, 0x7f or above: a byte escape=default (high) or
 // escape=json changes.
 func escapableWord(w uint64, high bool) bool {
-	if high && (w|(w+ones))&highs != 0 {
-		// A byte with its top bit set, or 0x7f (0x7f+1 sets it). Without
-		// such a byte no addition carries into the next byte.
-		return true
+	var r uint64
+	if high {
+		// A byte of 0x80 or above has its top bit set, 0x7f sets it when
+		// one is added, and one below 0x20 leaves it clear when 0x60 is.
+		// Only a byte with its top bit set carries into the next one, and
+		// it makes the answer true whatever the carry changes.
+		r = w | (w + ones) | ^(w + 0x60*ones)
+	} else {
+		r = (w - 0x20*ones) &^ w // a byte below 0x20
 	}
 	quote := w ^ ('"' * ones)
 	backslash := w ^ ('\\' * ones)
-	below := (w - 0x20*ones) &^ w
-	return (below|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0
+	r |= (quote-ones)&^quote | (backslash-ones)&^backslash
+	return r&highs != 0
 }
 
 const upperHex = "0123456789ABCDEF"

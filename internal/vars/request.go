@@ -281,7 +281,11 @@ func requestHeaderGetter(suffix string) Getter {
 		return getNotFound
 	}
 	switch suffix {
-	case "host", "user_agent", "referer", "via", "x_forwarded_for":
+	case "user_agent", "referer":
+		return func(dst []byte, st *State) ([]byte, bool) {
+			return appendLoggedField(dst, st, name)
+		}
+	case "host", "via", "x_forwarded_for":
 		return headerGetter(name, ", ", reqHeaders)
 	}
 	return func(dst []byte, st *State) ([]byte, bool) {
@@ -290,6 +294,70 @@ func requestHeaderGetter(suffix string) Getter {
 		}
 		return appendHeader(dst, st.Header, name, ", ")
 	}
+}
+
+// maxScannedFields bounds the request fields appendLoggedField and
+// firstLoggedField scan: beyond it, one map index costs less (measured: 3
+// fields, the scans save 400 instructions per log line; 11, they cost 140
+// more).
+const maxScannedFields = 8
+
+// appendLoggedField appends the values of the request's fields named name
+// (canonical form: "User-Agent", "Referer"), joined by ", ", as
+// appendHeader(dst, st.Header, name, ", ") does, for the fields log_format
+// combined reads on every line. A request read with its fields in order
+// (st.Fields) has the same fields in st.Header, its map: for a few fields a
+// scan of the list costs less than hashing name into the map. Only these
+// names read the list: a subrequest's map lacks some fields its list keeps
+// (Range and the If- fields of an SSI or addition include; Upgrade of a
+// mirror), never these.
+func appendLoggedField(dst []byte, st *State, name string) ([]byte, bool) {
+	l := st.Fields
+	if l == nil || len(l) > maxScannedFields {
+		return appendHeader(dst, st.Header, name, ", ")
+	}
+	i := l.index(0, name)
+	if i == len(l) {
+		return dst, false
+	}
+	dst = append(dst, l[i].Value...)
+	for {
+		if i = l.index(i+1, name); i == len(l) {
+			return dst, true
+		}
+		dst = append(dst, ", "...)
+		dst = append(dst, l[i].Value...)
+	}
+}
+
+// firstLoggedField returns the value of the request's first field named
+// name (canonical form), from st.Fields when it is short, as
+// appendLoggedField reads it, else from st.Header.
+func firstLoggedField(st *State, name string) (string, bool) {
+	l := st.Fields
+	if l == nil || len(l) > maxScannedFields {
+		if st.Header == nil {
+			return "", false
+		}
+		v, _, ok := st.Header.Lookup(name, 0)
+		return v, ok
+	}
+	if i := l.index(0, name); i < len(l) {
+		return l[i].Value, true
+	}
+	return "", false
+}
+
+// index returns the position of the first field at or after from whose
+// name, as sent, is name in any case (the canonical key a map files it
+// under), or len(l).
+func (l HeaderList) index(from int, name string) int {
+	for i := from; i < len(l); i++ {
+		if n := l[i].Name; len(n) == len(name) && (n == name || strings.EqualFold(n, name)) {
+			return i
+		}
+	}
+	return len(l)
 }
 
 // appendLooseFields appends the values of the fields of l whose names equal
@@ -459,10 +527,7 @@ func skipSpaces(s string, i int) int {
 // getRemoteUser is the user name of "Authorization: Basic" credentials,
 // not found when they are absent or malformed (ngx_http_auth_basic_user).
 func getRemoteUser(dst []byte, st *State) ([]byte, bool) {
-	if st.Header == nil {
-		return dst, false
-	}
-	v, _, ok := st.Header.Lookup("Authorization", 0)
+	v, ok := firstLoggedField(st, "Authorization")
 	if !ok || len(v) < len("Basic ") || !strings.EqualFold(v[:len("Basic ")], "Basic ") {
 		return dst, false
 	}

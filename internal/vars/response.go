@@ -213,11 +213,8 @@ func getServerName(dst []byte, st *State) ([]byte, bool) {
 // request that got no response logs "000".
 func getStatus(dst []byte, st *State) ([]byte, bool) {
 	s := max(st.Status, 0)
-	if s < 100 {
-		dst = append(dst, '0')
-	}
-	if s < 10 {
-		dst = append(dst, '0')
+	if s < 1000 {
+		return append(dst, byte('0'+s/100), byte('0'+s/10%10), byte('0'+s%10)), true
 	}
 	return strconv.AppendInt(dst, int64(s), 10), true
 }

@@ -187,11 +187,17 @@ type Template struct {
 	names []string
 }
 
-// part is a literal (get == nil) or a variable; capture marks $1..$9.
+// part is the literal text lit, then the variable get; get is nil in a
+// template's last part when the template ends with text, and in none other.
+// capture marks $1..$9, and clean a variable whose values never hold a byte
+// a log_format escape= mode changes (see cleanValue), which AppendEscaped
+// does not check. A literal and the variable after it share a part, so a
+// template such as log_format combined is evaluated in half the steps.
 type part struct {
 	lit     string
 	get     Getter
 	capture bool
+	clean   bool
 }
 
 // Compile parses s once: `$name`, `${name}` (for a name followed by name
@@ -220,8 +226,9 @@ func (c *Compiler) Compile(s string) (*Template, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.parts = append(t.parts, part{get: g, capture: isCaptureRef(ref)})
-		t.names = append(t.names, strings.ToLower(name))
+		lname := strings.ToLower(name)
+		t.addVariable(part{get: g, capture: isCaptureRef(ref), clean: cleanValue(lname)})
+		t.names = append(t.names, lname)
 		i = next
 	}
 	return t, nil
@@ -281,12 +288,25 @@ func isNameByte(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
 }
 
+// addLiteral adds the text s: to the last part's literal when that part has
+// no variable yet, else as a new part.
 func (t *Template) addLiteral(s string) {
 	if n := len(t.parts); n > 0 && t.parts[n-1].get == nil {
 		t.parts[n-1].lit += s
 		return
 	}
 	t.parts = append(t.parts, part{lit: s})
+}
+
+// addVariable adds the variable of v (whose lit is empty): after the text
+// of the last part when that part has no variable yet, else as a new part.
+func (t *Template) addVariable(v part) {
+	if n := len(t.parts); n > 0 && t.parts[n-1].get == nil {
+		v.lit = t.parts[n-1].lit
+		t.parts[n-1] = v
+		return
+	}
+	t.parts = append(t.parts, v)
 }
 
 // Source returns the string the template was compiled from.
@@ -313,13 +333,15 @@ func (t *Template) Constant() (string, bool) {
 // proxy_set_header, add_header and return. st may be nil only for a
 // constant template.
 func (t *Template) Append(dst []byte, st *State) []byte {
-	for i := range t.parts {
-		p := &t.parts[i]
-		if p.get == nil {
+	parts := t.parts
+	for i := range parts {
+		p := &parts[i]
+		if p.lit != "" {
 			dst = append(dst, p.lit...)
-			continue
 		}
-		dst, _ = p.get(dst, st)
+		if p.get != nil {
+			dst, _ = p.get(dst, st)
+		}
 	}
 	return dst
 }
@@ -329,11 +351,14 @@ func (t *Template) Append(dst []byte, st *State) []byte {
 // arguments of a new URI, and into a redirect, when the request's URI had
 // escapes or a '+'.
 func (t *Template) AppendEscapedCaptures(dst []byte, st *State) []byte {
-	for i := range t.parts {
-		p := &t.parts[i]
+	parts := t.parts
+	for i := range parts {
+		p := &parts[i]
+		if p.lit != "" {
+			dst = append(dst, p.lit...)
+		}
 		switch {
 		case p.get == nil:
-			dst = append(dst, p.lit...)
 		case p.capture:
 			mark := len(dst)
 			dst, _ = p.get(dst, st)
@@ -362,10 +387,13 @@ func (t *Template) String(st *State) string {
 // EscapeNone (nginx's ngx_http_log_variable and its json and unescaped
 // variants).
 func (t *Template) AppendEscaped(dst []byte, st *State, esc Escape) []byte {
-	for i := range t.parts {
-		p := &t.parts[i]
-		if p.get == nil {
+	parts := t.parts
+	for i := range parts {
+		p := &parts[i]
+		if p.lit != "" {
 			dst = append(dst, p.lit...)
+		}
+		if p.get == nil {
 			continue
 		}
 		mark := len(dst)
@@ -376,12 +404,20 @@ func (t *Template) AppendEscaped(dst []byte, st *State, esc Escape) []byte {
 			if esc == EscapeDefault {
 				dst = append(dst, '-')
 			}
-		case esc.needed(dst[mark:]):
-			st.scratch = append(st.scratch[:0], dst[mark:]...)
-			dst = esc.Append(dst[:mark], st.scratch)
+		case !p.clean && esc.needed(dst[mark:]):
+			dst = escapeFrom(dst, mark, st, esc)
 		}
 	}
 	return dst
+}
+
+// escapeFrom escapes dst[mark:], a value that needs it, in mode esc (out of
+// AppendEscaped's loop: most values need nothing).
+//
+//go:noinline
+func escapeFrom(dst []byte, mark int, st *State, esc Escape) []byte {
+	st.scratch = append(st.scratch[:0], dst[mark:]...)
+	return esc.Append(dst[:mark], st.scratch)
 }
 
 // AppendFound is Append that also reports whether every variable of the
@@ -389,10 +425,13 @@ func (t *Template) AppendEscaped(dst []byte, st *State, esc Escape) []byte {
 // as "charset $name") fail the request when it is not.
 func (t *Template) AppendFound(dst []byte, st *State) ([]byte, bool) {
 	found := true
-	for i := range t.parts {
-		p := &t.parts[i]
-		if p.get == nil {
+	parts := t.parts
+	for i := range parts {
+		p := &parts[i]
+		if p.lit != "" {
 			dst = append(dst, p.lit...)
+		}
+		if p.get == nil {
 			continue
 		}
 		var ok bool

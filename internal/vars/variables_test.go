@@ -1080,3 +1080,60 @@ func TestTimeTextFollowsTheClock(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusDigits checks $status's three-digit printing ("%03ui") at its
+// edges.
+func TestStatusDigits(t *testing.T) {
+	for status, want := range map[int]string{-1: "000", 0: "000", 7: "007", 42: "042", 100: "100", 200: "200", 999: "999", 1000: "1000", 123456: "123456"} {
+		st := &State{}
+		st.Status = status
+		if got, ok := getStatus([]byte("p:"), st); !ok || string(got) != "p:"+want {
+			t.Errorf("status %d: %q, %v; want %q", status, got, ok, want)
+		}
+	}
+}
+
+// TestLoggedFieldsFromList checks that $http_user_agent, $http_referer and
+// $remote_user read from the request's field list (State.Fields) exactly what
+// they read from its map (State.Header) alone: names in any case, repeated
+// fields joined in order, names that only look alike, lists short and long.
+func TestLoggedFieldsFromList(t *testing.T) {
+	basic := "Basic YWxpY2U6c2VjcmV0" // alice:secret
+	lists := []HeaderList{
+		{},
+		{{"Host", "a"}},
+		{{"Host", "a"}, {"User-Agent", "curl/8"}, {"Accept", "*/*"}},
+		{{"user-agent", "x"}, {"REFERER", "http://r/"}, {"User-Agent", "y"}, {"authorization", basic}},
+		{{"User_Agent", "u"}, {"Referrer", "r"}, {"User-Agents", "s"}, {"Authorization", "Bearer t"}},
+		{{"Referer", ""}, {"Referer", "b"}, {"Authorization", basic}, {"Authorization", "Basic Ym9iOng="}},
+	}
+	long := HeaderList{}
+	for i := range maxScannedFields + 3 {
+		long = append(long, Field{Name: "X-F" + string(rune('a'+i)), Value: "v"})
+	}
+	lists = append(lists, append(long, Field{"user-agent", "late"}, Field{"Referer", "r1"}, Field{"referer", "r2"}))
+	c := &Compiler{}
+	tpl, err := c.Compile(`[$http_user_agent|$http_referer|$remote_user]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lists {
+		m := HeaderMap{}
+		for _, f := range l {
+			k := f.Name
+			if !strings.Contains(k, "_") {
+				k = Canonical(k)
+			}
+			m[k] = append(m[k], f.Value)
+		}
+		mapOnly, listed := &State{}, &State{}
+		mapOnly.Header = m
+		listed.Header, listed.Fields = m, l
+		for _, esc := range []Escape{EscapeDefault, EscapeJSON} {
+			want := string(tpl.AppendEscaped(nil, mapOnly, esc))
+			if got := string(tpl.AppendEscaped(nil, listed, esc)); got != want {
+				t.Errorf("%v, escape=%s: from the list %q, from the map %q", l, esc, got, want)
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/errlog"
@@ -273,10 +274,9 @@ type ReasonSetter interface {
 func (h *Handler) copyHeader(req *request) (ok bool) {
 	head := &req.resp.head
 	req.typeSeen, req.eventStream = false, false // this response's, not an earlier one's
-	// One string for every field's text (h1.Headers.AppendText), built in the
-	// request's reused arena: one allocation for all of them.
-	req.arena = head.Headers.AppendText(req.arena[:0])
-	s := string(req.arena)
+	// One string for every field's text (h1.Headers.AppendText), carved
+	// from the request's text arena: no allocation for most responses.
+	s := req.fieldText(head.Headers)
 	// The list for $upstream_http_* is the State's, reused: no allocation.
 	fields := req.st.UpstreamFields()
 	var values []string
@@ -412,6 +412,33 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	}
 	return ok
 }
+
+// fieldText returns the text h1.Headers.AppendText writes for hs as a
+// string that shares its bytes with req.arena, an append-only arena: the
+// text is written past the bytes earlier strings took, and req.arena keeps
+// only the free tail after it, so no byte a string holds is ever written
+// again (a string outlives the request in $upstream_http_NAME's users:
+// the access log, sticky learn, keyval). A tail shorter than
+// minArenaFree is left to the strings that hold it and a new chunk of
+// arenaChunk bytes taken, so one allocation serves the heads of several
+// responses instead of one each; a longer head makes append take a larger
+// array, which its string keeps.
+func (req *request) fieldText(hs h1.Headers) string {
+	text := req.arena[:0]
+	if cap(text) < minArenaFree {
+		text = make([]byte, 0, arenaChunk)
+	}
+	text = hs.AppendText(text)
+	req.arena = text[len(text):]
+	return unsafe.String(unsafe.SliceData(text), len(text))
+}
+
+// arenaChunk and minArenaFree size fieldText's chunks: a small head's text
+// (three fields, about 80 bytes) takes a chunk for a dozen responses.
+const (
+	arenaChunk   = 1 << 10
+	minArenaFree = 256
+)
 
 // spill puts the fields copyHeader listed so far, order's with values[j]
 // for order[j], in the header map out, as it would have put them there.

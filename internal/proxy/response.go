@@ -500,10 +500,17 @@ func (h *Handler) redirectLocation(req *request, index, pos int, order []FieldPo
 
 // canonicalLength writes a Content-Length value of digits without its
 // leading zeros; any other value is returned as it is.
+// The usual value, without a leading zero, is tested in line: copyHeader
+// calls it for every Content-Length.
 func canonicalLength(v string) string {
 	if v == "" || v[0] != '0' || len(v) == 1 {
 		return v
 	}
+	return canonicalDigits(v)
+}
+
+// canonicalDigits is canonicalLength for a value with a leading zero.
+func canonicalDigits(v string) string {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
 		return v
@@ -721,10 +728,13 @@ func (h *Handler) warnExtra(req *request) {
 func isEventStream(ct []byte) bool { return isEventStreamText(string(ct)) }
 
 // isEventStreamText is isEventStream of a value as text (copyHeader's).
+// The common short types are told in line, without a call.
 func isEventStreamText(ct string) bool {
-	if len(ct) < len("text/event-stream") {
-		return false // the common short types, without the trimming
-	}
+	return len(ct) >= len("text/event-stream") && isEventStreamLong(ct)
+}
+
+// isEventStreamLong is isEventStreamText for a value long enough to be one.
+func isEventStreamLong(ct string) bool {
 	ct = strings.TrimSpace(ct)
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = strings.TrimSpace(ct[:i])

@@ -42,6 +42,10 @@ func TestListedHeaderMatchesMap(t *testing.T) {
 			{"x-first", "X-First", "1"}, {"content-type", "Content-Type", "text/html"}, {"ETag", "Etag", `"e"`},
 			{"Last-Modified", "Last-Modified", "d"}, {"Location", "Location", "/x"}, {"content-length", "Content-Length", "2"},
 			{"Set-Cookie", "Set-Cookie", "a=1"}}},
+		{name: "server_tokens on", status: 200, server: serverTokensOn[0],
+			fields: []field{{"Content-Length", "Content-Length", "13"}, {"Content-Type", "Content-Type", "text/plain"}}},
+		{name: "the upstream's Date, fulcrum's Server", status: 200, server: "fulcrum", fields: []field{
+			{"Date", "Date", "then"}, {"Content-Length", "Content-Length", "0"}}},
 		{name: "the upstream's Date and Server", status: 200, fields: []field{
 			{"Server", "Server", "up"}, {"Date", "Date", "then"}, {"Content-Length", "Content-Length", "0"}}},
 		{name: "the upstream's Connection", status: 200, server: "fulcrum", fields: []field{

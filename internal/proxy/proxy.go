@@ -154,7 +154,10 @@ type request struct {
 	// order is the upstream's field order for the client's response, kept
 	// across uses (FieldOrderer copies it).
 	order []FieldPos
-	arena []byte // the upstream fields' text before it becomes a string, reused
+	// arena is the free tail of the chunk the upstream fields' text is
+	// written in (fieldText): its bytes, past its length, were never
+	// handed out; the strings before it keep what they hold.
+	arena []byte
 	// stickyID holds the request's sticky server ID (Sticky.AppendID) and
 	// cookieBuf builds a per-request sticky cookie; both are reused.
 	stickyID, cookieBuf []byte

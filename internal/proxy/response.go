@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/errlog"
@@ -273,10 +274,9 @@ type ReasonSetter interface {
 func (h *Handler) copyHeader(req *request) (ok bool) {
 	head := &req.resp.head
 	req.typeSeen, req.eventStream = false, false // this response's, not an earlier one's
-	// One string for every field's text (h1.Headers.AppendText), built in the
-	// request's reused arena: one allocation for all of them.
-	req.arena = head.Headers.AppendText(req.arena[:0])
-	s := string(req.arena)
+	// One string for every field's text (h1.Headers.AppendText), carved
+	// from the request's text arena: no allocation for most responses.
+	s := req.fieldText(head.Headers)
 	// The list for $upstream_http_* is the State's, reused: no allocation.
 	fields := req.st.UpstreamFields()
 	var values []string
@@ -413,6 +413,33 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	return ok
 }
 
+// fieldText returns the text h1.Headers.AppendText writes for hs as a
+// string that shares its bytes with req.arena, an append-only arena: the
+// text is written past the bytes earlier strings took, and req.arena keeps
+// only the free tail after it, so no byte a string holds is ever written
+// again (a string outlives the request in $upstream_http_NAME's users:
+// the access log, sticky learn, keyval). A tail shorter than
+// minArenaFree is left to the strings that hold it and a new chunk of
+// arenaChunk bytes taken, so one allocation serves the heads of several
+// responses instead of one each; a longer head makes append take a larger
+// array, which its string keeps.
+func (req *request) fieldText(hs h1.Headers) string {
+	text := req.arena[:0]
+	if cap(text) < minArenaFree {
+		text = make([]byte, 0, arenaChunk)
+	}
+	text = hs.AppendText(text)
+	req.arena = text[len(text):]
+	return unsafe.String(unsafe.SliceData(text), len(text))
+}
+
+// arenaChunk and minArenaFree size fieldText's chunks: a small head's text
+// (three fields, about 80 bytes) takes a chunk for a dozen responses.
+const (
+	arenaChunk   = 1 << 10
+	minArenaFree = 256
+)
+
 // spill puts the fields copyHeader listed so far, order's with values[j]
 // for order[j], in the header map out, as it would have put them there.
 func spill(out map[string][]string, order []FieldPos, values []string) {
@@ -473,10 +500,17 @@ func (h *Handler) redirectLocation(req *request, index, pos int, order []FieldPo
 
 // canonicalLength writes a Content-Length value of digits without its
 // leading zeros; any other value is returned as it is.
+// The usual value, without a leading zero, is tested in line: copyHeader
+// calls it for every Content-Length.
 func canonicalLength(v string) string {
 	if v == "" || v[0] != '0' || len(v) == 1 {
 		return v
 	}
+	return canonicalDigits(v)
+}
+
+// canonicalDigits is canonicalLength for a value with a leading zero.
+func canonicalDigits(v string) string {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
 		return v
@@ -694,10 +728,13 @@ func (h *Handler) warnExtra(req *request) {
 func isEventStream(ct []byte) bool { return isEventStreamText(string(ct)) }
 
 // isEventStreamText is isEventStream of a value as text (copyHeader's).
+// The common short types are told in line, without a call.
 func isEventStreamText(ct string) bool {
-	if len(ct) < len("text/event-stream") {
-		return false // the common short types, without the trimming
-	}
+	return len(ct) >= len("text/event-stream") && isEventStreamLong(ct)
+}
+
+// isEventStreamLong is isEventStreamText for a value long enough to be one.
+func isEventStreamLong(ct string) bool {
 	ct = strings.TrimSpace(ct)
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = strings.TrimSpace(ct[:i])

@@ -14,16 +14,7 @@ import (
 // (found in the map); a key's case does not matter; and a request on the
 // same connection with other fields sees none of the previous request's.
 func TestEngineRepeatedFields(t *testing.T) {
-	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
-		keys := make([]string, 0, len(r.Header))
-		for k := range r.Header {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "%s=%s;", k, strings.Join(r.Header[k], ","))
-		}
-	})
+	ts := startEngine(t, defaultLimits, echoHeader)
 	var many strings.Builder
 	for i := range scanKeys + 4 {
 		fmt.Fprintf(&many, "X-F%02d: %d\r\n", i, i)
@@ -57,16 +48,7 @@ func TestEngineRepeatedFields(t *testing.T) {
 // (another spelling, another name, another count) gets its own, and a
 // repeat is still joined under one key.
 func TestEngineFieldNamesReused(t *testing.T) {
-	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
-		keys := make([]string, 0, len(r.Header))
-		for k := range r.Header {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "%s=%s;", k, strings.Join(r.Header[k], ","))
-		}
-	})
+	ts := startEngine(t, defaultLimits, echoHeader)
 	rc := dialEngine(t, ts.addr)
 	for _, tc := range []struct{ fields, want string }{
 		{"A: 1\r\nb: 2\r\n", "A=1;B=2;Host=a;"},
@@ -93,14 +75,7 @@ func TestEngineFieldNamesReused(t *testing.T) {
 // sees its own fields and nothing else.
 func TestEngineHeaderKeptAfterHandler(t *testing.T) {
 	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
-		keys := make([]string, 0, len(r.Header))
-		for k := range r.Header {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "%s=%s;", k, strings.Join(r.Header[k], ","))
-		}
+		echoHeader(w, r)
 		switch r.Header.Get("Op") {
 		case "del":
 			delete(r.Header, "B")
@@ -129,5 +104,18 @@ func TestEngineHeaderKeptAfterHandler(t *testing.T) {
 				t.Errorf("after op %q: answer %q, want %q", op, body, want)
 			}
 		}
+	}
+}
+
+// echoHeader answers with r's header as "Key=v1,v2;" for each key, the keys
+// sorted.
+func echoHeader(w http.ResponseWriter, r *http.Request) {
+	keys := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "%s=%s;", k, strings.Join(r.Header[k], ","))
 	}
 }

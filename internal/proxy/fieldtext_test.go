@@ -61,7 +61,7 @@ func TestFieldStrings(t *testing.T) {
 	got := req.fieldStrings(hs, vars.HeaderList{{Name: "Kept", Value: "1"}})
 	var sent []string
 	for i := range hs {
-		sent = append(sent, req.sentName(got[i+1].Name, hs[i].Name))
+		sent = append(sent, req.sentName(i, got[i+1].Name, hs[i].Name))
 	}
 	wantSent := []string{"content-TYPE", "X-Empty", "Date", "x-a-b", "Content-Length", "X-Last"}
 	// The head's buffer read into again: the strings are the arena's.

@@ -347,7 +347,7 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 					value = canonicalLength(value)
 				}
 				values[len(order)] = value
-				order = append(order, FieldPos{Name: req.sentName(name, f.Name), Key: name})
+				order = append(order, FieldPos{Name: req.sentName(i, name, f.Name), Key: name})
 				continue
 			}
 			spill(out, order, values)
@@ -384,7 +384,7 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 			locIndex, locPos = index, len(order)
 		}
 		if orderer != nil {
-			order = append(order, FieldPos{Name: req.sentName(name, f.Name), Key: name, Index: index})
+			order = append(order, FieldPos{Name: req.sentName(i, name, f.Name), Key: name, Index: index})
 		}
 	}
 	if listing && !lister.SetFields(order, values[:len(order)]) {
@@ -441,6 +441,7 @@ func (req *request) fieldStrings(hs h1.Headers, fields vars.HeaderList) vars.Hea
 	start := len(fields)
 	fields = slices.Grow(fields, len(hs))[:start+len(hs)]
 	fs := fields[start:]
+	var renamed uint64
 	for i := range fs {
 		f := &hs[i]
 		n := uintptr(unsafe.Pointer(unsafe.SliceData(f.Name))) - base
@@ -449,13 +450,16 @@ func (req *request) fieldStrings(hs h1.Headers, fields vars.HeaderList) vars.Hea
 			return req.fieldCopies(hs, fields[:start]) // the arena as before
 		}
 		name := unsafe.Slice((*byte)(unsafe.Add(copied, n)), len(f.Name))
-		h1.Canonicalize(name)
+		if h1.Canonicalize(name) || i >= 64 {
+			renamed |= 1 << (i & 63)
+		}
 		fs[i] = vars.Field{
 			Name:  unsafe.String(&name[0], len(name)),
 			Value: unsafe.String((*byte)(unsafe.Add(copied, v)), len(f.Value)),
 		}
 	}
 	req.arena = text[len(text):]
+	req.renamed = renamed
 	return fields
 }
 
@@ -475,6 +479,7 @@ func within(buf, b []byte) int {
 //go:noinline
 func (req *request) fieldCopies(hs h1.Headers, fields vars.HeaderList) vars.HeaderList {
 	s, off := req.fieldText(hs), 0
+	req.renamed = ^uint64(0) // sentName compares
 	for _, f := range hs {
 		var name, value string
 		name, _, value, off = h1.FieldText(s, off, f)
@@ -483,11 +488,11 @@ func (req *request) fieldCopies(hs h1.Headers, fields vars.HeaderList) vars.Head
 	return fields
 }
 
-// sentName returns the name a field was received with, whose canonical form
-// is name: name itself when the two are spelled alike, else a copy in
-// req.arena.
-func (req *request) sentName(name string, received []byte) string {
-	if name == string(received) { // compared without allocating
+// sentName returns the name the upstream's field i was received with,
+// whose canonical form is name: name itself when the two are spelled alike
+// (fieldStrings left it as it was), else a copy in req.arena.
+func (req *request) sentName(i int, name string, received []byte) string {
+	if req.renamed>>(i&63)&1 == 0 || name == string(received) { // compared without allocating
 		return name
 	}
 	return req.copyName(received)

@@ -242,6 +242,13 @@ func (hs Headers) AppendText(b []byte) []byte {
 	return b
 }
 
+// Canonicalize rewrites name in place in AppendCanonical's form and reports
+// whether that changed a byte; the names most responses have, spelled so
+// already, are recognised without looking at each byte.
+func Canonicalize(name []byte) (changed bool) {
+	return !commonCanonical(name) && canonicalize(name)
+}
+
 // FieldText reads back, from s at off, the text AppendText wrote for field f:
 // the canonical name, the name as received (the same string when they are
 // equal) and the value, and the offset of the next field's text.

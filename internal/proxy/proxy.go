@@ -158,6 +158,10 @@ type request struct {
 	// written in (fieldText): its bytes, past its length, were never
 	// handed out; the strings before it keep what they hold.
 	arena []byte
+	// renamed has bit i set when fieldStrings made the name of the
+	// upstream's field i canonical (fields past the 64th are compared
+	// instead): sentName then copies the name as received.
+	renamed uint64
 	// stickyID holds the request's sticky server ID (Sticky.AppendID) and
 	// cookieBuf builds a per-request sticky cookie; both are reused.
 	stickyID, cookieBuf []byte

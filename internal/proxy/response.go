@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -274,11 +275,10 @@ type ReasonSetter interface {
 func (h *Handler) copyHeader(req *request) (ok bool) {
 	head := &req.resp.head
 	req.typeSeen, req.eventStream = false, false // this response's, not an earlier one's
-	// One string for every field's text (h1.Headers.AppendText), carved
-	// from the request's text arena: no allocation for most responses.
-	s := req.fieldText(head.Headers)
 	// The list for $upstream_http_* is the State's, reused: no allocation.
-	fields := req.st.UpstreamFields()
+	// Its strings are carved from the request's text arena (fieldStrings),
+	// no allocation for most responses either.
+	fields := req.fieldStrings(head.Headers, req.st.UpstreamFields())
 	var values []string
 	if vs := req.caps.values; vs != nil {
 		values = vs.HeaderValues(len(head.Headers))
@@ -294,7 +294,6 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	// Anything else turns the list into the map (spill) and goes on there.
 	lister := req.caps.lister
 	listing := lister != nil
-	off := 0
 	// The Location proxy_redirect rewrote last, as its index among
 	// out["Location"] and its place in order: the one nginx keeps as
 	// headers_out.location (redirectLocation).
@@ -310,9 +309,7 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	ok = true
 	for i := range head.Headers {
 		f := &head.Headers[i]
-		var name, sent, value string
-		name, sent, value, off = h1.FieldText(s, off, *f)
-		fields = append(fields, vars.Field{Name: name, Value: value})
+		name, value := fields[i].Name, fields[i].Value
 		if !ok {
 			continue // $upstream_http_NAME has every field
 		}
@@ -350,7 +347,7 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 					value = canonicalLength(value)
 				}
 				values[len(order)] = value
-				order = append(order, FieldPos{Name: sent, Key: name})
+				order = append(order, FieldPos{Name: req.sentName(i, name, f.Name), Key: name})
 				continue
 			}
 			spill(out, order, values)
@@ -387,7 +384,7 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 			locIndex, locPos = index, len(order)
 		}
 		if orderer != nil {
-			order = append(order, FieldPos{Name: sent, Key: name, Index: index})
+			order = append(order, FieldPos{Name: req.sentName(i, name, f.Name), Key: name, Index: index})
 		}
 	}
 	if listing && !lister.SetFields(order, values[:len(order)]) {
@@ -411,6 +408,107 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 		}
 	}
 	return ok
+}
+
+// fieldStrings appends to fields, for each of hs's fields in order, its
+// name in canonical form and its value as strings that share their bytes
+// with req.arena (fieldText's). When the fields lie in the head h1 read
+// (req.resp.head.Raw), as a parsed head's do, their region of it ("Name:
+// value" lines) is copied whole, one copy, and names not canonical are
+// made so in the copy; the name as received is then the field's own
+// (sentName). Otherwise each field's text is copied as fieldText does.
+func (req *request) fieldStrings(hs h1.Headers, fields vars.HeaderList) vars.HeaderList {
+	if len(hs) == 0 {
+		return fields
+	}
+	raw := req.resp.head.Raw()
+	last := hs[len(hs)-1].Value
+	lo, hi := within(raw, hs[0].Name), within(raw, last)
+	if lo < 0 || hi < lo {
+		return req.fieldCopies(hs, fields)
+	}
+	hi += len(last)
+	region := raw[lo:hi]
+	text := req.arena[:0]
+	if cap(text) < minArenaFree {
+		text = make([]byte, 0, arenaChunk)
+	}
+	text = append(text, region...)
+	// Each field's name and value, checked to lie in region, are at the
+	// same offsets in the copy.
+	base, size := uintptr(unsafe.Pointer(unsafe.SliceData(region))), uintptr(len(region))
+	copied := unsafe.Pointer(unsafe.SliceData(text))
+	start := len(fields)
+	fields = slices.Grow(fields, len(hs))[:start+len(hs)]
+	fs := fields[start:]
+	var renamed uint64
+	for i := range fs {
+		f := &hs[i]
+		n := uintptr(unsafe.Pointer(unsafe.SliceData(f.Name))) - base
+		v := uintptr(unsafe.Pointer(unsafe.SliceData(f.Value))) - base
+		if n > size || uintptr(len(f.Name)) > size-n || v > size || uintptr(len(f.Value)) > size-v {
+			return req.fieldCopies(hs, fields[:start]) // the arena as before
+		}
+		name := unsafe.Slice((*byte)(unsafe.Add(copied, n)), len(f.Name))
+		if h1.Canonicalize(name) || i >= 64 {
+			renamed |= 1 << (i & 63)
+		}
+		fs[i] = vars.Field{
+			Name:  unsafe.String(&name[0], len(name)),
+			Value: unsafe.String((*byte)(unsafe.Add(copied, v)), len(f.Value)),
+		}
+	}
+	req.arena = text[len(text):]
+	req.renamed = renamed
+	return fields
+}
+
+// within returns where b lies in buf, as an offset, or -1 when b is not
+// wholly inside buf.
+func within(buf, b []byte) int {
+	off := uintptr(unsafe.Pointer(unsafe.SliceData(b))) - uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	if off > uintptr(len(buf)) || uintptr(len(b)) > uintptr(len(buf))-off {
+		return -1
+	}
+	return int(off)
+}
+
+// fieldCopies is fieldStrings for fields that do not lie in the head h1
+// read: each field's text is copied (fieldText).
+//
+//go:noinline
+func (req *request) fieldCopies(hs h1.Headers, fields vars.HeaderList) vars.HeaderList {
+	s, off := req.fieldText(hs), 0
+	req.renamed = ^uint64(0) // sentName compares
+	for _, f := range hs {
+		var name, value string
+		name, _, value, off = h1.FieldText(s, off, f)
+		fields = append(fields, vars.Field{Name: name, Value: value})
+	}
+	return fields
+}
+
+// sentName returns the name the upstream's field i was received with,
+// whose canonical form is name: name itself when the two are spelled alike
+// (fieldStrings left it as it was), else a copy in req.arena.
+func (req *request) sentName(i int, name string, received []byte) string {
+	if req.renamed>>(i&63)&1 == 0 || name == string(received) { // compared without allocating
+		return name
+	}
+	return req.copyName(received)
+}
+
+// copyName is sentName's copy of a name not received in canonical form.
+//
+//go:noinline
+func (req *request) copyName(received []byte) string {
+	text := req.arena[:0]
+	if cap(text) < len(received) {
+		text = make([]byte, 0, arenaChunk)
+	}
+	text = append(text, received...)
+	req.arena = text[len(text):]
+	return unsafe.String(unsafe.SliceData(text), len(text))
 }
 
 // fieldText returns the text h1.Headers.AppendText writes for hs as a

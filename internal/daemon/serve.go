@@ -1623,7 +1623,9 @@ func (w *recorder) WriteHeader(code int) {
 // headerFilters runs nginx's header filters on a response about to go out
 // with code, in nginx's order, for WriteHeader, and sets what the level's
 // settings say of the connection and the pace. It reports false when the
-// response was dropped instead (a charset variable not found).
+// response was dropped instead (a charset variable not found). A level
+// whose settings select none of these filters skips them (plainHead, in
+// snapshot.go): a filter added here must be added there too.
 //
 //go:noinline
 func (w *recorder) headerFilters(code int) bool {

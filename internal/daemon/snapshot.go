@@ -240,7 +240,9 @@ type locEntry struct {
 // rewrite script, no realip rule, no limit_req or limit_conn, no access or
 // auth check, no internal_redirect, no mirror, post_action or include
 // filter (SSI, addition). Every check of run's general path for those then
-// does nothing, so run skips them.
+// does nothing, so run skips them. A check added to run's general path must
+// take the locations it applies to out of plain here too (and a case in
+// TestPlainLevel), or plain locations will skip it.
 func (s *snapshot) plainLocation(loc *config.Location) bool {
 	set := loc.Settings
 	return set != nil && !set.Internal && loc.LimitExcept == nil && len(set.Rewrites) == 0 &&
@@ -253,7 +255,8 @@ func (s *snapshot) plainLocation(loc *config.Location) bool {
 // none of the recorder's header filters (WriteHeader): no image_filter,
 // expires, add_header, userid, add_trailer, gunzip, addition, sub_filter,
 // charset, SSI or gzip, and neither chunked_transfer_encoding off nor
-// limit_rate.
+// limit_rate. A filter added to the recorder's headerFilters must take its
+// levels out of plainHead here too (and a case in TestPlainLevel).
 func plainHead(set *config.Settings) bool {
 	return set != nil && set.ImageFilter.Op == config.ImageOff && set.Expires.Mode == config.ExpiresOff &&
 		len(set.AddHeaders) == 0 && set.Userid.Mode < config.UseridV1 && set.AddTrailers == nil &&

@@ -112,8 +112,10 @@ func (h *Handler) prepare(req *request) {
 		block := ^uint64(0) // sortedFields' names may be any a module set: each looked at
 		if fields == nil {
 			fields = sortedFields(in.Header)
-		} else if block = h.connlessBlock; len(conn) > 0 || block == 0 {
+		} else if len(conn) > 0 || h.connlessBlock == 0 {
 			block = h.blockSigs(conn) // the client's names: tokens, ASCII
+		} else {
+			block = h.connlessBlock // blockSigs(nil), computed once in New
 		}
 		for _, f := range fields {
 			if foldSig(f.Name)&block != 0 && !h.forwardable(f.Name, conn) || req.caching && !req.passRange && containsFold(cacheDropped, f.Name) {
@@ -128,11 +130,11 @@ func (h *Handler) prepare(req *request) {
 	if req.caching {
 		b = req.appendCacheFields(b)
 	}
-	if len(conn) == 0 {
-		// No Connection field: no upgrade asked (upgradeType).
-	} else if up := upgradeType(conn, in.Header); up != "" && !strings.EqualFold(up, "h2c") {
-		req.upgrade = up
-		b = h.appendUpgrade(b, up)
+	if len(conn) > 0 { // no Connection field, no upgrade (upgradeType): most requests
+		if up := upgradeType(conn, in.Header); up != "" && !strings.EqualFold(up, "h2c") {
+			req.upgrade = up
+			b = h.appendUpgrade(b, up)
+		}
 	}
 	req.out.head = b
 	req.out.method = append(req.out.method[:0], method...)
